@@ -1,0 +1,11 @@
+.PHONY: setup demo test bench profile
+setup:
+	bash scripts/setup.sh
+demo: setup
+	.venv/bin/mmff demo
+test: setup
+	.venv/bin/python -m pytest -n 2 tests
+bench: setup
+	.venv/bin/mmff bench
+profile: setup
+	.venv/bin/mmff profile

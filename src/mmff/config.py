@@ -1,0 +1,326 @@
+"""Typed, validated YAML configs (PYSKL-style: one file per experiment row).
+
+A config has three sections, ``model``, ``data`` and ``train``. Every key is a field of
+the dataclasses below; an unknown key or a value of the wrong kind raises
+:class:`ConfigError` naming the dotted key (e.g. ``model.fusion.type``), so a typo never
+silently falls back to a default.
+
+A config may start with ``base: other.yaml`` (path relative to the file): the base is
+loaded first and the file's keys override it, section by section.
+
+This module is a leaf: it imports nothing else from ``mmff`` so every layer (data,
+models, engine, cli) can use it.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+
+__all__ = [
+    "ConfigError", "Config", "ModelConfig", "SkeletonStreamConfig", "RGBStreamConfig",
+    "FusionConfig", "DataConfig", "TrainConfig", "load_config", "config_from_dict",
+    "config_to_dict", "find_config", "CONFIG_DIR",
+]
+
+#: The repository's ``configs/`` folder (the package is installed in editable mode).
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+class ConfigError(ValueError):
+    """A config key or value is wrong; the message names the dotted key."""
+
+
+# --------------------------------------------------------------------------- model
+@dataclass
+class SkeletonStreamConfig:
+    """Skeleton stream (SPEC §2.1)."""
+
+    backbone: Literal["stgcn", "bilstm", "bigru", "lstm"] = "stgcn"
+    layout: Literal["ntu", "ntu_kinect", "sysu"] = "ntu"   # graph layout (graph.py)
+    in_channels: int = 3
+    num_person: int = 2                 # M: bodies folded into the batch (ST-GCN)
+    edge_importance: bool = True        # learnable edge-importance masks
+    data_bn: bool = True                # batch-norm on the input
+    width: float = 1.0                  # channel multiplier (1.0 = released ST-GCN)
+    rnn_layers: int = 3                 # Table 7: 1-3 layers
+    rnn_hidden: int = 300               # per direction; C_s = 600 for Bi-RNNs
+    dropout: float = 0.0
+
+
+@dataclass
+class RGBStreamConfig:
+    """RGB stream (SPEC §2.2): backbone, self-attention, skeleton attention."""
+
+    backbone: str = "xception"          # "xception" or "timm:<name>" (extra mmff[timm])
+    width: float = 1.0                  # Xception channel multiplier (light demo variant < 1)
+    middle_blocks: int = 8              # Xception middle-flow blocks (8 = ImageNet network)
+    pretrained: Optional[str] = None    # local checkpoint file (timm legacy_xception keys)
+    self_attention: bool = True         # two self-attention branches (M_1, M_2)
+    skeleton_attention: bool = True     # Eq. 13-15, early fusion
+    attention_square: float = 1.0 / 3.0  # side of the skeleton-attention square / crop side
+    lstm_feature_dim: int = 256         # per-branch projection for the LSTM fusion (3x256=768)
+
+
+@dataclass
+class FusionConfig:
+    """Late fusion (SPEC §2.3)."""
+
+    type: Literal["cross_attention", "lstm_late", "decision", "sum"] = "cross_attention"
+    reduced_channels: int = 256         # theta/phi channels of the cross-attention (Eq. 17)
+    hidden: int = 512                   # FC hidden size of the fusion heads
+    decision_weight: float = 0.5        # weight of the skeleton scores in decision fusion
+    sum_dim: int = 512                  # common size of the sum fusion
+    dropout: float = 0.0
+
+
+@dataclass
+class ModelConfig:
+    kind: Literal["mmff", "skeleton_only", "rgb_only"] = "mmff"
+    num_classes: int = 60
+    skeleton: SkeletonStreamConfig = field(default_factory=SkeletonStreamConfig)
+    rgb: RGBStreamConfig = field(default_factory=RGBStreamConfig)
+    fusion: FusionConfig = field(default_factory=FusionConfig)
+
+
+# --------------------------------------------------------------------------- data
+@dataclass
+class DataConfig:
+    """Data, pre-processing and enhancement (SPEC §1.3-1.4)."""
+
+    dataset: Literal["ntu60", "ntu120", "sysu", "synth"] = "ntu60"
+    root: Optional[str] = None          # prepared folder (mmff prepare ... --out)
+    split: Literal["xsub", "xview", "xset", "setting1", "setting2"] = "xsub"
+    fold: int = 0                       # SYSU fold index
+    positions: list = field(default_factory=lambda: [0.5])  # frame fractions p (1/3/5 frames)
+    clip_len: int = 300                 # ST-GCN input frames (pad to 300)
+    rnn_steps: int = 32                 # uniform sampling for the RNN (32 NTU, 58 SYSU)
+    pad_mode: Literal["zero", "repeat"] = "zero"
+    num_person: int = 2
+    va_rotation: bool = False           # VA-pre rotation alignment (translation always on)
+    image_size: int = 299
+    skeleton_augment: bool = True       # rotation a,b in [0,30] deg, scale in [1,1.2]
+    rotation_deg: float = 30.0
+    scale_max: float = 1.2
+    offline_expand: int = 1             # 5 = the paper's five-fold offline expansion
+    projection_crop: bool = True        # False = "commonly used" random crop (Table 5 w/o)
+    crop_margin: list = field(default_factory=lambda: [100, 300])  # w', h' range (train)
+    test_margin: int = 200              # centred (w+200) x (h+200) at test
+    random_crop: int = 224              # w/o projection crop: random crop size
+    mean: list = field(default_factory=lambda: [0.5, 0.5, 0.5])
+    std: list = field(default_factory=lambda: [0.5, 0.5, 0.5])
+    batch_size: int = 16
+    num_workers: int = 2
+
+
+# --------------------------------------------------------------------------- train
+@dataclass
+class TrainConfig:
+    """Three-stage training (SPEC §3)."""
+
+    epochs: dict = field(default_factory=lambda: {1: 30, 2: 30, 3: 30})
+    lr: float = 1e-4
+    lr_step: int = 10                   # x gamma every lr_step epochs
+    lr_gamma: float = 0.1
+    weight_decay: float = 0.0
+    optimizer: Literal["adam", "sgd"] = "adam"
+    stage_lr: dict = field(default_factory=dict)  # optional per-stage lr override {stage: lr}
+    gradient_clip: Optional[float] = None
+    precision: str = "32-true"
+    accelerator: str = "auto"
+    early_stop_patience: Optional[int] = None
+    seed: int = 0
+    deterministic: bool = True
+    limit_train_batches: Optional[float] = None
+    log_every_n_steps: int = 10
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    name: str = "mmff"
+    description: str = ""
+
+    @property
+    def num_frames(self) -> int:
+        """Number of RGB frames (1/3/5, Table 4) = number of positions p."""
+        return len(self.data.positions)
+
+
+# --------------------------------------------------------------------------- loading
+def _check_value(tp: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{key}: {value!r} is not one of {list(args)}")
+        return value
+    if origin is typing.Union:  # Optional[X]
+        if value is None:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _check_value(inner[0], value, key)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {type(value).__name__}")
+        return _build(tp, value, key)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true/false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    if tp is list:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        return list(value)
+    if tp is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        return dict(value)
+    return value
+
+
+def _build(cls: type, data: dict, prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for k, v in data.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if k not in names:
+            raise ConfigError(f"{key}: unknown key (allowed: {', '.join(sorted(names))})")
+        kwargs[k] = _check_value(hints[k], v, key)
+    obj = cls(**kwargs)
+    _validate(obj, prefix)
+    return obj
+
+
+def _validate(obj: Any, prefix: str) -> None:
+    """Range checks that a type alone cannot express."""
+    def bad(key: str, msg: str) -> None:
+        raise ConfigError(f"{prefix + '.' if prefix else ''}{key}: {msg}")
+
+    if isinstance(obj, SkeletonStreamConfig):
+        if not 1 <= obj.rnn_layers <= 3:
+            bad("rnn_layers", f"expected 1..3 (Table 7), got {obj.rnn_layers}")
+        if obj.rnn_hidden <= 0 or obj.width <= 0:
+            bad("rnn_hidden" if obj.rnn_hidden <= 0 else "width", "must be positive")
+    elif isinstance(obj, RGBStreamConfig):
+        if not 0 < obj.attention_square <= 1:
+            bad("attention_square", f"expected a fraction in (0, 1], got {obj.attention_square}")
+        if obj.middle_blocks < 0 or obj.width <= 0:
+            bad("middle_blocks" if obj.middle_blocks < 0 else "width", "out of range")
+    elif isinstance(obj, FusionConfig):
+        if not 0 <= obj.decision_weight <= 1:
+            bad("decision_weight", f"expected 0..1, got {obj.decision_weight}")
+    elif isinstance(obj, DataConfig):
+        if not obj.positions or any(not (0 <= float(p) <= 1) for p in obj.positions):
+            bad("positions", f"expected fractions in [0, 1], got {obj.positions}")
+        obj.positions = [float(p) for p in obj.positions]
+        if len(obj.crop_margin) != 2 or obj.crop_margin[0] > obj.crop_margin[1]:
+            bad("crop_margin", f"expected [low, high], got {obj.crop_margin}")
+        if obj.clip_len <= 0 or obj.rnn_steps <= 0 or obj.image_size <= 0:
+            bad("clip_len", "sizes must be positive")
+    elif isinstance(obj, TrainConfig):
+        try:
+            obj.epochs = {int(k): int(v) for k, v in obj.epochs.items()}
+            obj.stage_lr = {int(k): float(v) for k, v in obj.stage_lr.items()}
+        except (TypeError, ValueError):
+            bad("epochs", "expected {stage: epochs} with integer stages 1-3")
+        if not set(obj.epochs) <= {1, 2, 3}:
+            bad("epochs", f"stages are 1, 2, 3; got {sorted(obj.epochs)}")
+
+
+def config_from_dict(data: dict) -> Config:
+    """Build and validate a :class:`Config` from a plain mapping."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"config: expected a mapping at the top level, got {type(data).__name__}")
+    return _build(Config, data)
+
+
+def config_to_dict(cfg: Config) -> dict:
+    """Plain-data form (YAML/JSON/checkpoint friendly)."""
+    return dataclasses.asdict(cfg)
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "epochs":
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def find_config(name: str | Path) -> Path:
+    """Resolve ``name`` as a path, or as a file name in ``configs/`` (``.yaml`` optional)."""
+    p = Path(name)
+    if p.is_file():
+        return p
+    for cand in (CONFIG_DIR / p, CONFIG_DIR / f"{p}.yaml", CONFIG_DIR / p.name):
+        if cand.is_file():
+            return cand
+    raise ConfigError(f"{name}: no such config file (looked here and in {CONFIG_DIR})")
+
+
+def _read_yaml(path: Path, seen: tuple = ()) -> dict:
+    if path.resolve() in seen:
+        raise ConfigError(f"{path}: circular 'base:'")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML ({e})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    base = data.pop("base", None)
+    if base is not None:
+        base_path = (path.parent / base) if not Path(base).is_absolute() else Path(base)
+        data = _merge(_read_yaml(base_path, seen + (path.resolve(),)), data)
+    return data
+
+
+def load_config(name: str | Path, overrides: Optional[dict] = None) -> Config:
+    """Load a YAML config (with ``base:`` inheritance) and validate it.
+
+    ``overrides`` is a nested mapping applied last (e.g. from the CLI).
+    """
+    path = find_config(name)
+    data = _read_yaml(path)
+    if overrides:
+        data = _merge(data, overrides)
+    try:
+        return config_from_dict(data)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+def parse_override(expr: str) -> dict:
+    """``"model.fusion.type=sum"`` -> ``{"model": {"fusion": {"type": "sum"}}}`` (YAML value)."""
+    if "=" not in expr:
+        raise ConfigError(f"{expr}: expected KEY=VALUE")
+    key, val = expr.split("=", 1)
+    out: dict = {}
+    cur = out
+    parts = key.strip().split(".")
+    for p in parts[:-1]:
+        cur = cur.setdefault(p, {})
+    cur[parts[-1]] = yaml.safe_load(val)
+    return out
