@@ -1,0 +1,27 @@
+import pytest
+
+from mmff.config import ConfigError, config_from_dict, config_to_dict, parse_override
+
+
+def test_defaults_round_trip():
+    cfg = config_from_dict({})
+    assert config_from_dict(config_to_dict(cfg)) == cfg
+    assert cfg.num_frames == 1
+
+
+@pytest.mark.parametrize("data, key", [
+    ({"model": {"fusion": {"type": "concat"}}}, "model.fusion.type"),
+    ({"model": {"skeleton": {"rnn_layerz": 2}}}, "model.skeleton.rnn_layerz"),
+    ({"data": {"positions": [1.5]}}, "data.positions"),
+    ({"model": {"skeleton": {"rnn_layers": 4}}}, "model.skeleton.rnn_layers"),
+    ({"train": {"lr": "fast"}}, "train.lr"),
+    ({"model": {"rgb": {"self_attention": "yes"}}}, "model.rgb.self_attention"),
+])
+def test_bad_key_or_value_names_the_key(data, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        config_from_dict(data)
+
+
+def test_override():
+    cfg = config_from_dict(parse_override("model.fusion.type=sum"))
+    assert cfg.model.fusion.type == "sum"
