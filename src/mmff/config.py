@@ -65,6 +65,7 @@ class RGBStreamConfig:
     skeleton_attention: bool = True     # Eq. 13-15, early fusion
     attention_square: float = 1.0 / 3.0  # side of the skeleton-attention square / crop side
     lstm_feature_dim: int = 256         # per-branch projection for the LSTM fusion (3x256=768)
+    share_backbone: bool = False        # K frames: False = one Xception per frame (paper Table 4)
 
 
 @dataclass
@@ -76,6 +77,7 @@ class FusionConfig:
     hidden: int = 512                   # FC hidden size of the fusion heads
     decision_weight: float = 0.5        # weight of the skeleton scores in decision fusion
     sum_dim: int = 512                  # common size of the sum fusion
+    conv_channels: int = 1024           # 1x1 conv after Eq. 17 (cross-attention)
     dropout: float = 0.0
 
 
@@ -112,6 +114,7 @@ class DataConfig:
     crop_margin: list = field(default_factory=lambda: [100, 300])  # w', h' range (train)
     test_margin: int = 200              # centred (w+200) x (h+200) at test
     random_crop: int = 224              # w/o projection crop: random crop size
+    crop_resize: int = 256              # w/o projection crop: frame resized to this, then cropped
     mean: list = field(default_factory=lambda: [0.5, 0.5, 0.5])
     std: list = field(default_factory=lambda: [0.5, 0.5, 0.5])
     batch_size: int = 16
@@ -138,6 +141,10 @@ class TrainConfig:
     deterministic: bool = True
     limit_train_batches: Optional[float] = None
     log_every_n_steps: int = 10
+    checkpoint_every_n_steps: int = 50  # last.ckpt every N optimiser steps (mid-epoch resume)
+    strategy: str = "auto"              # Lightning strategy; "auto" -> "ddp" when devices*nodes > 1
+    num_nodes: int = 1                  # nodes for multi-node DDP (CLI --num-nodes)
+    prefetch_factor: int = 2            # batches each loader worker prepares ahead
 
 
 @dataclass

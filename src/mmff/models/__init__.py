@@ -1,0 +1,57 @@
+"""Models (SPEC §2): graph layouts, ST-GCN, stacked RNNs, Xception, attention, fusion, and the
+skeleton-only / RGB-only / MMFF networks, assembled from a :class:`~mmff.config.Config`.
+
+``create_model(cfg)`` picks the class registered under ``cfg.model.kind``.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from torch import nn
+
+from ..config import Config, ConfigError
+from .attention import SelfAttention, select_attention_joint, skeleton_attention_mask
+from .fusion import CrossAttentionFusion, DecisionFusion, LSTMLateFusion, SumFusion
+from .graph import LAYOUTS, Graph, num_joints
+from .mmff import MMFF, RGBOnly, SkeletonOnly, build_fusion
+from .rnn import StackedRNN
+from .stgcn import STGCN
+from .streams import RGBStream, build_image_backbone, build_skeleton_stream, rgb_positions, rgb_vector
+from .xception import PretrainedLoadError, Xception, load_pretrained, read_state_dict
+
+__all__ = [
+    "create_model", "register_model", "MODELS", "MMFF", "RGBOnly", "SkeletonOnly", "STGCN",
+    "StackedRNN", "Xception", "RGBStream", "SelfAttention", "skeleton_attention_mask",
+    "select_attention_joint", "CrossAttentionFusion", "LSTMLateFusion", "DecisionFusion",
+    "SumFusion", "Graph", "LAYOUTS", "num_joints", "build_fusion", "build_skeleton_stream",
+    "build_image_backbone", "rgb_positions", "rgb_vector", "PretrainedLoadError",
+    "load_pretrained", "read_state_dict", "count_parameters",
+]
+
+#: ``cfg.model.kind`` -> builder taking the Config
+MODELS: dict[str, Callable[[Config], nn.Module]] = {}
+
+
+def register_model(kind: str):
+    """Decorator/function registering a builder ``fn(cfg) -> nn.Module`` under ``kind``."""
+    def deco(fn):
+        MODELS[kind] = fn
+        return fn
+    return deco
+
+
+register_model("mmff")(MMFF.from_config)
+register_model("skeleton_only")(SkeletonOnly.from_config)
+register_model("rgb_only")(RGBOnly.from_config)
+
+
+def create_model(cfg: Config) -> nn.Module:
+    """Build the model named by ``cfg.model.kind`` (raises :class:`ConfigError` for bad combos)."""
+    if cfg.model.kind not in MODELS:
+        raise ConfigError(f"model.kind: {cfg.model.kind!r} is not one of {sorted(MODELS)}")
+    return MODELS[cfg.model.kind](cfg)
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of parameters (trainable or not; buffers excluded)."""
+    return sum(p.numel() for p in module.parameters())

@@ -1,0 +1,113 @@
+"""``mmff bench``: measure what MMFF's design saves, as ratios taken in one run on one machine."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = ("Benchmark MMFF against the alternatives it replaces, as ratios measured in one run: "
+        "end to end vs ST-GCN + I3D-ResNet-50 on 32 frames (time and MACs), the skeleton reader "
+        "vs a line-by-line reader, the frame at p vs decoding the whole video, data loader vs "
+        "training step, 'mmff prepare' vs the decode floor, and scaling with sequence length.")
+
+_SECTIONS = ("e2e", "reader", "seek", "loader", "prepare", "scaling")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object {e2e: {mmff_s, baseline_s, time_ratio, "
+                        "macs_ratio, ...}, reader: {ratio, ...}, seek, loader, prepare, "
+                        "scaling, machine} instead of the table")
+    p.add_argument("--quick", action="store_true",
+                   help="fewer repeats, a smaller synthetic folder, 2 scaling points at 640x360 "
+                        "(about 2 minutes on 2 cores); the full run also writes docs/benchmarks.md")
+    p.add_argument("--out", default="runs/bench", metavar="DIR",
+                   help="work folder: synthetic samples, prepared data, results.json, "
+                        "benchmarks.md, scaling.png")
+    p.add_argument("--only", nargs="+", choices=_SECTIONS, default=None, metavar="SECTION",
+                   help=f"run only these sections ({', '.join(_SECTIONS)})")
+    p.add_argument("--ntu-dir", default=None, metavar="DIR",
+                   help="folder with the real NTU pair S001C001P001R001A001 (.skeleton + "
+                        "_rgb.avi); default: shared/data/ntu beside the repository")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch intra-op threads, fixed for the whole run (default: usable CPUs)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes for 'prepare' and DataLoader workers (default: usable CPUs)")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="timed repeats per measurement, median reported (default 5; quick 1)")
+    p.add_argument("--warmup", type=int, default=None, help="untimed warm-up runs (default 1)")
+    p.add_argument("--decode-threads", type=int, default=None,
+                   help="video decoder threads for both sides of every comparison (default 1: "
+                        "one worker per core; 0: FFmpeg's choice)")
+    p.add_argument("--i3d", dest="i3d_variant", choices=("full", "mmaction2"), default=None,
+                   help="I3D-ResNet-50 inflation of the video baseline: 'full' (every kxk -> "
+                        "kxkxk, the paper's 46.8M 'Inflated ResNet50') or 'mmaction2' (its "
+                        "28.0M i3d_r50); default full")
+    p.add_argument("--doc", default=None, metavar="FILE",
+                   help="where the full run writes its Markdown report (default "
+                        "docs/benchmarks.md in the repository; quick runs write only to --out)")
+    p.add_argument("--strict", action="store_true",
+                   help="stop at the first section that fails instead of reporting it and "
+                        "going on")
+    p.add_argument("--no-progress", action="store_true", help="no progress messages on stderr")
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The options this run was given, as a command line (for the report)."""
+    parts = ["mmff bench"]
+    for key, flag in (("quick", "--quick"), ("json", "--json"), ("strict", "--strict")):
+        if getattr(args, key):
+            parts.append(flag)
+    for key in ("out", "ntu_dir", "threads", "workers", "repeats", "warmup", "decode_threads",
+                "i3d_variant", "doc"):
+        v = getattr(args, key)
+        if v is not None and not (key == "out" and v == "runs/bench"):
+            parts.append(f"--{key.replace('_', '-') if key != 'i3d_variant' else 'i3d'} {v}")
+    if args.only:
+        parts.append("--only " + " ".join(args.only))
+    return " ".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..engine.benchmarks import REPO_ROOT, SECTIONS, BenchSettings, run_benchmarks
+    from ..engine.benchmarks.report import (format_table, markdown_report, plot_scaling,
+                                            write_json, write_text)
+
+    for name in ("threads", "workers", "repeats"):
+        v = getattr(args, name)
+        if v is not None and v < 1:
+            raise ValueError(f"--{name}: expected a positive integer, got {v}")
+    settings = BenchSettings.preset(
+        args.quick, out=args.out, ntu_dir=args.ntu_dir, threads=args.threads,
+        workers=args.workers, repeats=args.repeats, warmup=args.warmup,
+        decode_threads=args.decode_threads, i3d_variant=args.i3d_variant)
+    say = (lambda m: None) if args.no_progress else (lambda m: print(m, file=sys.stderr, flush=True))
+    sections = args.only or list(SECTIONS)
+    results = run_benchmarks(settings, sections, strict=args.strict, say=say)
+    results["command"] = _command_line(args)
+    out = settings.out
+    plot_name = None
+    sc = results.get("scaling") or {}
+    if sc.get("rows"):
+        plot_scaling(sc, out / "scaling.png")
+        plot_name = "scaling.png"
+    write_json(out / "results.json", results)
+    write_text(out / "benchmarks.md", markdown_report(results, plot_name))
+    if not args.quick and set(sections) == set(SECTIONS):
+        doc = Path(args.doc) if args.doc else REPO_ROOT / "docs" / "benchmarks.md"
+        doc_plot = None
+        if plot_name:
+            doc_plot = doc.with_name(doc.stem + "_scaling.png")
+            plot_scaling(sc, doc_plot)
+            doc_plot = doc_plot.name
+        write_text(doc, markdown_report(results, doc_plot))
+        say(f"[bench] wrote {doc}")
+    if args.json:
+        print(json.dumps({k: v for k, v in results.items()}, indent=2, default=str))
+    else:
+        print(format_table(results))
+        print(f"\nresults: {out / 'results.json'}  report: {out / 'benchmarks.md'}")
+    failed = [k for k in sections if "error" in (results.get(k) or {})]
+    return 1 if failed and args.strict else 0

@@ -1,0 +1,116 @@
+"""``mmff train``: the three training stages of the paper (SPEC §3), resumable, DDP-ready."""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+HELP = "train a config in the paper's three stages (streams, fusion, fine-tune); resumable, DDP with --devices"
+
+
+# --------------------------------------------------------------------------- shared by train/eval/table
+def add_config_arguments(p: argparse.ArgumentParser, required: bool = True) -> None:
+    """``--config``, ``--set`` and ``--data`` (shared by train, eval and table)."""
+    p.add_argument("--config", "-c", required=required, default=None,
+                   help="YAML config: a path or a name in configs/ (e.g. demo)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set train.epochs={1:2,2:1,3:1} (repeatable)")
+    p.add_argument("--data", default=None, metavar="DIR",
+                   help="prepared data folder (mmff prepare ... --out DIR); sets data.root")
+
+
+def overrides_from_args(args) -> dict:
+    """Nested override mapping from ``--set`` / ``--data`` / ``--seed``."""
+    from mmff.config import _merge, parse_override
+    over: dict = {}
+    for expr in getattr(args, "overrides", None) or []:
+        over = _merge(over, parse_override(expr))
+    if getattr(args, "data", None):
+        over = _merge(over, {"data": {"root": str(Path(args.data).resolve())}})
+    if getattr(args, "seed", None) is not None:
+        over = _merge(over, {"train": {"seed": int(args.seed)}})
+    return over
+
+
+def config_from_args(args):
+    """Load ``args.config`` with the command-line overrides applied (validated)."""
+    from mmff.config import load_config
+    return load_config(args.config, overrides_from_args(args))
+
+
+def parse_devices(text: str):
+    """``"2"`` -> 2; ``"auto"``/``"-1"`` stay as Lightning understands them."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _is_rank_zero() -> bool:
+    from lightning.pytorch.utilities import rank_zero_only
+    return getattr(rank_zero_only, "rank", 0) == 0
+
+
+# --------------------------------------------------------------------------- command
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_config_arguments(p)
+    p.add_argument("--stage", default="all", choices=["1", "2", "3", "all"],
+                   help="which stage to run (2 needs stage 1's outputs in --out, 3 needs stage 2's)")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: runs/<config name>)")
+    p.add_argument("--resume", action="store_true",
+                   help="skip finished stages and continue an interrupted one from its last.ckpt")
+    p.add_argument("--devices", default="1", type=str,
+                   help="devices per node; >1 trains with DDP (gloo on CPU, NCCL on GPU); 'auto' = all")
+    p.add_argument("--num-nodes", type=int, default=None,
+                   help="nodes for multi-node DDP (launch one process per device with srun/torchrun)")
+    p.add_argument("--accelerator", default=None, help="cpu | gpu | auto (default: train.accelerator)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (train.seed)")
+    p.add_argument("--folds", type=int, default=None, metavar="N",
+                   help="SYSU: train folds 0..N-1 (data.fold) into OUT/fold<k>, evaluate each and "
+                        "report mean ± std")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def run(args) -> int:
+    from mmff.engine.stages import run_stages
+    cfg = config_from_args(args)
+    out = Path(args.out or Path("runs") / cfg.name)
+    stages = (1, 2, 3) if args.stage == "all" else (int(args.stage),)
+    kw = dict(stages=stages, resume=args.resume, devices=parse_devices(args.devices), num_nodes=args.num_nodes,
+              progress=not args.no_progress, accelerator=args.accelerator)
+    if not args.folds:
+        summary = run_stages(cfg, out, **kw)
+        if _is_rank_zero():
+            _print_summary(summary, out)
+        return 0
+    from mmff.engine.evaluation import evaluate, summarize_folds
+    from mmff.engine.stages import final_model_path, write_json
+    results = []
+    for fold in range(args.folds):
+        fcfg = copy.deepcopy(cfg)
+        fcfg.data.fold = fold
+        fout = out / f"fold{fold}"
+        summary = run_stages(fcfg, fout, **kw)
+        if _is_rank_zero():
+            _print_summary(summary, fout)
+            results.append(evaluate(final_model_path(fout), fcfg, split="test", out=fout / "eval",
+                                    progress=not args.no_progress, accelerator=args.accelerator))
+    if _is_rank_zero():
+        folds = summarize_folds(results)
+        write_json(out / "folds.json", folds)
+        print(f"{args.folds} folds: top-1 {100 * folds['top1']['mean']:.2f} ± {100 * folds['top1']['std']:.2f}%  "
+              f"top-5 {100 * folds['top5']['mean']:.2f} ± {100 * folds['top5']['std']:.2f}%  -> {out / 'folds.json'}")
+    return 0
+
+
+def _print_summary(summary: dict, out: Path) -> None:
+    for rel, s in summary["stages"].items():
+        top1 = s.get("val_top1")
+        acc = f"val top-1 {100 * top1:.2f}%" if top1 is not None else "no validation"
+        took = "skipped (finished)" if s.get("skipped") else f"{s['seconds']:.1f}s"
+        print(f"{rel:16s} {took}  epochs {s['epochs']}  steps {s['global_step']}  {acc}")
+    final = Path(summary["final_model"])
+    print(f"final model: {final if final.is_absolute() else out / final}")

@@ -1,0 +1,709 @@
+"""SynthHOI: a small synthetic human-object-interaction dataset in the NTU RGB+D file formats.
+
+No NTU or SYSU data can be downloaded here, so this module renders a dataset on which the
+paper's claim can be checked end to end: the skeleton sequence carries the *motion*, one RGB
+frame carries the *object*, and only their fusion recognises the action.
+
+Design (what makes single modalities fail and fusion win):
+
+* classes = motions x objects (A001 first, motion-major). Motions come in **time-reversed
+  pairs** (raise to the head / lower from the head, push forward / pull back, lift overhead /
+  lower from overhead). A reversed sample is its forward counterpart played backwards, and every
+  random timing parameter has a time-symmetric distribution, so the frame at p = 0.5 has the same
+  distribution for both directions: one RGB frame cannot tell the direction (RGB-only <= ~50 %).
+* the object (cup, phone, ball, book: distinct shape and colour) is held in the acting (right)
+  hand and is invisible to the skeleton: the body motion does not depend on it (skeleton-only
+  <= 1 / number of objects = 25 %). 1-2 distractor objects of *other* kinds stand away from the
+  acting hand on a varied background, so attending to the moving hand matters.
+* a 25-joint Kinect-v2-like body (NTU joint order), per-subject size and clothes, per-sample
+  size jitter, speed, phase (hold durations), sway and joint noise; cameras C001-C003 look at
+  the body from about -45, 0 and +45 degrees; subjects P001-P040 alternate between the NTU-60
+  cross-subject train and test subjects, so the NTU cross-subject and cross-view splits apply.
+* ``colorX colorY`` are the exact pinhole projection of ``x y z`` into the written video frame
+  (``u = fx x / z + cx``, ``v = cy - fy y / z``, :func:`camera_intrinsics`); ``depthX depthY``
+  the same for a 512 x 424 Kinect-v2 depth camera. Like the NTU files, a person facing the camera
+  has their right side at larger x (the Kinect view is mirrored).
+* video: ``SsssCcccPpppRrrrAaaa_rgb.avi``, H.264 (libx264, no B-frames, one thread, fixed
+  options) in AVI, 30 fps, frame count = skeleton frame count + 0..2 (as in the real data).
+  Output is byte-identical for a given seed (and library versions).
+
+Everything a sample needs is drawn from a random generator seeded by ``(seed, sample name)``,
+so samples are independent of the order, the number of workers and of resumed runs.
+"""
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing as mp
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Optional, Sequence
+
+import numpy as np
+
+__all__ = [
+    "MOTIONS", "OBJECTS", "SYNTH_CLASSES", "XSUB_TRAIN_SUBJECTS", "SynthSample",
+    "camera_intrinsics", "project", "depth_projection", "sample_plan", "simulate_skeleton",
+    "render_video", "encode_video", "generate_sample", "generate", "parse_size",
+    "DEPTH_INTRINSICS", "FPS",
+]
+
+FPS = 30
+#: Kinect v2 depth camera (512 x 424): fx, fy, cx, cy (for the depthX/depthY columns).
+DEPTH_INTRINSICS = (365.5, 365.5, 255.5, 211.5)
+#: NTU-60 cross-subject training subjects (SPEC §1.1); P001-P040 alternate train/test.
+XSUB_TRAIN_SUBJECTS = (1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38)
+_XSUB_TEST_SUBJECTS = tuple(s for s in range(1, 41) if s not in XSUB_TRAIN_SUBJECTS)
+#: camera -> azimuth of the body relative to the camera (degrees), as NTU's three cameras.
+CAMERA_AZIMUTH = {1: -45.0, 2: 0.0, 3: 45.0}
+
+# 0-based NTU joint indices used below (NTU order, SPEC §1.1).
+(SPINE_BASE, SPINE_MID, NECK, HEAD, L_SHOULDER, L_ELBOW, L_WRIST, L_HAND, R_SHOULDER, R_ELBOW,
+ R_WRIST, R_HAND, L_HIP, L_KNEE, L_ANKLE, L_FOOT, R_HIP, R_KNEE, R_ANKLE, R_FOOT, SPINE_SHOULDER,
+ L_TIP, L_THUMB, R_TIP, R_THUMB) = range(25)
+
+
+# --------------------------------------------------------------------------- classes
+@dataclass(frozen=True)
+class Motion:
+    """A right-arm movement between two poses; angles (flexion, abduction, elbow) in degrees.
+
+    Flexion raises the upper arm forward, abduction sideways, the elbow bends the forearm
+    towards the direction of flexion. ``reverse`` = the same movement played backwards."""
+
+    name: str
+    start: tuple
+    end: tuple
+    reverse: bool = False
+
+
+_REST = (8.0, 12.0, 15.0)
+_MOTION_PAIRS = [
+    ("raise {} to the head", "lower {} from the head", _REST, (35.0, 18.0, 145.0)),
+    ("push {} forward", "pull {} back", (12.0, 8.0, 95.0), (86.0, 6.0, 6.0)),
+    ("lift {} overhead", "bring {} down from overhead", (0.0, 12.0, 15.0), (0.0, 160.0, 10.0)),
+]
+#: the motions, each time-reversed pair adjacent (forward, backward).
+MOTIONS: tuple[Motion, ...] = tuple(
+    m for fwd, bwd, a, b in _MOTION_PAIRS for m in (Motion(fwd, a, b), Motion(bwd, a, b, True)))
+
+
+@dataclass(frozen=True)
+class HOIObject:
+    """A hand-held object: distinct shape and colour (RGB); ``size`` (w, h) in metres."""
+
+    name: str
+    shape: str
+    color: tuple
+    size: tuple
+
+
+OBJECTS: tuple[HOIObject, ...] = (
+    HOIObject("cup", "cup", (215, 35, 35), (0.11, 0.14)),
+    HOIObject("phone", "phone", (35, 65, 190), (0.09, 0.17)),
+    HOIObject("ball", "ball", (40, 185, 60), (0.17, 0.17)),
+    HOIObject("book", "book", (235, 190, 25), (0.21, 0.15)),
+)
+
+#: class names, A001 first: motion-major (A001-A004 = first motion with each object).
+SYNTH_CLASSES: tuple[str, ...] = tuple(
+    m.name.format(f"the {o.name}") for m in MOTIONS for o in OBJECTS)
+
+
+def class_parts(label: int) -> tuple[Motion, HOIObject]:
+    """0-based class label -> (motion, object)."""
+    return MOTIONS[label // len(OBJECTS)], OBJECTS[label % len(OBJECTS)]
+
+
+# --------------------------------------------------------------------------- plan
+@dataclass(frozen=True)
+class SynthSample:
+    """One sample of the plan: NTU name fields (1-based) and the 0-based label."""
+
+    setup: int
+    camera: int
+    subject: int
+    replication: int
+    label: int
+
+    @property
+    def name(self) -> str:
+        return (f"S{self.setup:03d}C{self.camera:03d}P{self.subject:03d}"
+                f"R{self.replication:03d}A{self.label + 1:03d}")
+
+
+def sample_plan(samples_per_class: int, num_classes: int = len(SYNTH_CLASSES)) -> list[SynthSample]:
+    """Deterministic list of sample names covering the NTU splits evenly.
+
+    Sample i of class a: even i -> a cross-subject *train* subject, odd i -> a *test* subject
+    (so xsub is a 50/50 split per class), camera ``i % 3 + 1`` (all three views, both parities),
+    replication and setup advance every 40 / 120 samples so that names never collide."""
+    if samples_per_class < 1:
+        raise ValueError(f"samples_per_class must be >= 1, got {samples_per_class}")
+    plan = []
+    for a in range(num_classes):
+        for i in range(samples_per_class):
+            pool = XSUB_TRAIN_SUBJECTS if i % 2 == 0 else _XSUB_TEST_SUBJECTS
+            subject = pool[(i // 2 + 3 * a) % len(pool)]
+            plan.append(SynthSample(setup=i // 120 + 1, camera=i % 3 + 1, subject=subject,
+                                    replication=(i // 40) % 2 + 1, label=a))
+    return plan
+
+
+# --------------------------------------------------------------------------- camera
+def camera_intrinsics(width: int, height: int) -> tuple[float, float, float, float]:
+    """Pinhole intrinsics (fx, fy, cx, cy) of the synthetic colour camera for a frame size.
+
+    The focal length scales with the frame height (a fixed ~49 deg vertical field of view),
+    so the body covers the same fraction of the frame at every size."""
+    f = 1.1 * height
+    return f, f, (width - 1) / 2.0, (height - 1) / 2.0
+
+
+def project(points: np.ndarray, intrinsics: Sequence[float]) -> np.ndarray:
+    """Pinhole projection of camera-space points (..., 3) to pixels (..., 2):
+    ``u = fx x / z + cx``, ``v = cy - fy y / z`` (SPEC §1.1)."""
+    fx, fy, cx, cy = intrinsics
+    p = np.asarray(points, dtype=np.float64)
+    z = p[..., 2]
+    return np.stack([fx * p[..., 0] / z + cx, cy - fy * p[..., 1] / z], axis=-1)
+
+
+def depth_projection(points: np.ndarray) -> np.ndarray:
+    """Projection into the 512 x 424 depth frame (the ``depthX depthY`` columns)."""
+    return project(points, DEPTH_INTRINSICS)
+
+
+def parse_size(text: str | Sequence[int]) -> tuple[int, int]:
+    """``"320x240"`` -> (320, 240); even sizes from 32x24 up to 1920x1080 (yuv420p needs even)."""
+    if isinstance(text, str):
+        try:
+            w, h = (int(v) for v in text.lower().split("x"))
+        except ValueError:
+            raise ValueError(f"--size: expected WxH (e.g. 320x240), got {text!r}") from None
+    else:
+        w, h = (int(v) for v in text)
+    if not (32 <= w <= 1920 and 24 <= h <= 1080) or w % 2 or h % 2:
+        raise ValueError(f"size {w}x{h}: expected even W in 32..1920 and even H in 24..1080")
+    return w, h
+
+
+# --------------------------------------------------------------------------- body
+# Bone lengths (metres) of a 1.75 m subject; scaled by height / 1.75.
+_BONES = dict(spine_low=0.26, spine_high=0.21, neck=0.06, head=0.13, shoulder=0.18,
+              upper_arm=0.28, forearm=0.25, hand=0.08, tip=0.07, thumb=0.05, hip=0.09,
+              thigh=0.42, shin=0.41, foot=0.12)
+
+
+def _subject_traits(seed: int, subject: int) -> dict:
+    """Per-subject body size and clothes (same subject -> same look in every sample)."""
+    rng = np.random.default_rng([seed, 0x5B1EC7, subject])
+    skin = np.array([(230, 190, 160), (200, 150, 115), (150, 105, 75), (100, 70, 50)])
+    return dict(
+        height=float(rng.uniform(1.55, 1.90)),
+        build=float(rng.uniform(0.9, 1.1)),       # shoulder/hip width factor
+        skin=tuple(int(c) for c in skin[rng.integers(len(skin))] + rng.integers(-10, 11, 3)),
+        shirt=tuple(int(c) for c in _muted(rng, 60, 200, 60)),
+        trousers=tuple(int(c) for c in _muted(rng, 30, 120, 30)),
+    )
+
+
+def _muted(rng: np.random.Generator, lo: int, hi: int, tint: int) -> np.ndarray:
+    """A low-saturation colour (grey level in [lo, hi] +- tint per channel): backgrounds and
+    clothes never look like the saturated object colours."""
+    return np.clip(rng.integers(lo, hi) + rng.integers(-tint // 2, tint // 2 + 1, 3), 0, 255)
+
+
+def _rot_y(a: np.ndarray) -> np.ndarray:
+    """Rotations about the vertical axis, angles (...) rad -> (..., 3, 3)."""
+    c, s = np.cos(a), np.sin(a)
+    z, o = np.zeros_like(a), np.ones_like(a)
+    return np.stack([np.stack([c, z, s], -1), np.stack([z, o, z], -1),
+                     np.stack([-s, z, c], -1)], -2)
+
+
+def _rot_x(a: np.ndarray) -> np.ndarray:
+    c, s = np.cos(a), np.sin(a)
+    z, o = np.zeros_like(a), np.ones_like(a)
+    return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1),
+                     np.stack([z, s, c], -1)], -2)
+
+
+def _rot_z(a: np.ndarray) -> np.ndarray:
+    c, s = np.cos(a), np.sin(a)
+    z, o = np.zeros_like(a), np.ones_like(a)
+    return np.stack([np.stack([c, -s, z], -1), np.stack([s, c, z], -1),
+                     np.stack([z, z, o], -1)], -2)
+
+
+def _arm(shoulder: np.ndarray, side: float, angles: np.ndarray, b: dict) -> list[np.ndarray]:
+    """Forward kinematics of one arm for all frames at once.
+
+    ``angles`` (T, 3) degrees (flexion phi, abduction alpha, elbow eps); body frame x = the
+    person's right, y = up, z = backward; ``side`` +1 right arm, -1 left arm.
+    Returns [elbow, wrist, hand, tip, thumb], each (T, 3)."""
+    phi, alpha, eps = np.deg2rad(angles).T
+    ca = np.cos(alpha)
+    # upper arm: down (0,-1,0) rotated forward by phi and outwards by alpha
+    v = np.stack([side * np.sin(alpha), -ca * np.cos(phi), -ca * np.sin(phi)], -1)
+    # w: unit vector orthogonal to v in the direction of flexion (elbow bends that way)
+    w = np.stack([np.zeros_like(phi), np.sin(phi), -np.cos(phi)], -1)
+    fore = np.cos(eps)[:, None] * v + np.sin(eps)[:, None] * w
+    elbow = shoulder + b["upper_arm"] * v
+    wrist = elbow + b["forearm"] * fore
+    hand = wrist + b["hand"] * fore
+    tip = hand + b["tip"] * fore
+    t_dir = 0.5 * fore + 0.85 * w - 0.3 * side * np.array([1.0, 0.0, 0.0])
+    thumb = hand + b["thumb"] * t_dir / np.linalg.norm(t_dir, axis=-1, keepdims=True)
+    return [elbow, wrist, hand, tip, thumb]
+
+
+def _profile(num_frames: int, hold_start: int, hold_end: int) -> np.ndarray:
+    """Movement progress s(t) in [0, 1]: hold, cosine ease, hold."""
+    t = np.arange(num_frames, dtype=np.float64)
+    move = max(num_frames - hold_start - hold_end - 1, 1)
+    u = np.clip((t - hold_start) / move, 0.0, 1.0)
+    return 0.5 - 0.5 * np.cos(np.pi * u)
+
+
+def simulate_skeleton(rng: np.random.Generator, motion: Motion, traits: dict,
+                      camera: int, intrinsics: Sequence[float], frame_size: tuple[int, int],
+                      base_frames: int = 60) -> tuple[np.ndarray, dict]:
+    """Camera-space joints (T, 25, 3) in metres for one performance of ``motion``.
+
+    Every random quantity is drawn with a time-symmetric distribution (the two holds are
+    i.i.d., sway is a sinusoid of random phase, noise i.i.d. per frame), then a reversed motion
+    is the forward one played backwards: the frames at p = 0.5 of the two directions share one
+    distribution (SynthHOI's ``RGB-only cannot tell the direction`` property).
+    Returns (joints, info) with info holding the pose parameters (for rendering)."""
+    size = traits["height"] / 1.75 * rng.uniform(0.98, 1.02)  # per-sample size jitter
+    b = {k: v * size for k, v in _BONES.items()}
+    speed = rng.uniform(0.8, 1.25)
+    T = int(round(base_frames / speed))
+    holds = np.round(rng.uniform(0.1, 0.3, 2) * T).astype(int)
+    s = _profile(T, int(holds[0]), int(holds[1]))[:, None]
+    start = np.asarray(motion.start) + rng.normal(0, 5.0, 3)
+    end = np.asarray(motion.end) + rng.normal(0, 5.0, 3)
+    t = np.arange(T) / FPS
+    right = start + s * (end - start) + 1.5 * np.sin(2 * np.pi * 0.7 * t[:, None]
+                                                     + rng.uniform(0, 2 * np.pi, 3))
+    left = np.stack([8 + 5 * np.sin(2 * np.pi * 0.4 * t + rng.uniform(0, 2 * np.pi)),
+                     np.full(T, 12.0), 15 + 5 * np.sin(2 * np.pi * 0.4 * t + rng.uniform(0, 6.3))],
+                    -1)
+
+    # torso sway: small forward/side lean of the upper body around the spine base
+    lean_f = np.deg2rad(2.5 * np.sin(2 * np.pi * rng.uniform(0.2, 0.5) * t + rng.uniform(0, 6.3)))
+    lean_s = np.deg2rad(1.5 * np.sin(2 * np.pi * rng.uniform(0.2, 0.5) * t + rng.uniform(0, 6.3)))
+    R_lean = _rot_x(lean_f) @ _rot_z(lean_s)                        # (T, 3, 3)
+
+    J = np.zeros((T, 25, 3))
+    sw, hw = b["shoulder"] * traits["build"], b["hip"] * traits["build"]
+    up = np.array([0.0, 1.0, 0.0])
+    upper = {  # upper-body joints in the torso frame (before lean)
+        SPINE_MID: up * b["spine_low"],
+        SPINE_SHOULDER: up * (b["spine_low"] + b["spine_high"]),
+        NECK: up * (b["spine_low"] + b["spine_high"] + b["neck"]),
+        HEAD: up * (b["spine_low"] + b["spine_high"] + b["neck"] + b["head"]) + [0, 0, -0.02],
+        L_SHOULDER: up * (b["spine_low"] + b["spine_high"] - 0.03) + [-sw, 0, 0],
+        R_SHOULDER: up * (b["spine_low"] + b["spine_high"] - 0.03) + [sw, 0, 0],
+    }
+    for j, p in upper.items():
+        J[:, j] = p
+    for side, sh, angles, idx in ((1.0, R_SHOULDER, right, (R_ELBOW, R_WRIST, R_HAND, R_TIP,
+                                                             R_THUMB)),
+                                  (-1.0, L_SHOULDER, left, (L_ELBOW, L_WRIST, L_HAND, L_TIP,
+                                                            L_THUMB))):
+        J[:, list(idx)] = np.stack(_arm(J[:, sh], side, angles, b), 1)
+    moving = [j for j in range(25) if j not in (SPINE_BASE, L_HIP, L_KNEE, L_ANKLE, L_FOOT,
+                                                  R_HIP, R_KNEE, R_ANKLE, R_FOOT)]
+    J[:, moving] = np.einsum("tij,tvj->tvi", R_lean, J[:, moving])
+    knee_bend = rng.uniform(0.0, 0.04)
+    for side, (hip, knee, ankle, foot) in ((-1.0, (L_HIP, L_KNEE, L_ANKLE, L_FOOT)),
+                                           (1.0, (R_HIP, R_KNEE, R_ANKLE, R_FOOT))):
+        stance = side * rng.uniform(0.0, 0.05)
+        J[:, hip] = [side * hw, -0.01 * size, 0.0]
+        J[:, knee] = J[:, hip] + [stance, -b["thigh"], -knee_bend]
+        J[:, ankle] = J[:, knee] + [stance * 0.5, -b["shin"], knee_bend]
+        J[:, foot] = J[:, ankle] + [side * 0.02, -0.04 * size, -b["foot"]]
+
+    # place the body in front of the camera: yaw = camera azimuth, then translate
+    yaw = np.deg2rad(CAMERA_AZIMUTH[camera] + rng.normal(0, 5.0))
+    J = J @ _rot_y(np.asarray(yaw)).T
+    J += rng.normal(0, 0.004, J.shape)                               # Kinect-like joint jitter
+    J[..., 0] += 0.01 * np.sin(2 * np.pi * 0.3 * t + rng.uniform(0, 6.3))[:, None]
+    if motion.reverse:
+        J = J[::-1].copy()
+    dist = rng.uniform(2.6, 3.3)
+    offset = np.array([rng.uniform(-0.3, 0.3), rng.uniform(0.0, 0.25), dist])
+    J = _fit_in_frame(J + offset, intrinsics, frame_size)
+    return J.astype(np.float64), dict(size=size, bones=b)
+
+
+def _fit_in_frame(J: np.ndarray, intr: Sequence[float], frame_size: tuple[int, int],
+                  margin: float = 0.04) -> np.ndarray:
+    """Push the body back (larger z, same direction) until every joint projects inside the
+    frame with a small margin, so crops never need to clamp (a few iterations per sample)."""
+    W, H = frame_size
+    for _ in range(20):
+        uv = project(J, intr)
+        lo, hi = uv.min((0, 1)), uv.max((0, 1))
+        if lo[0] >= margin * W and lo[1] >= margin * H and hi[0] <= (1 - margin) * W \
+                and hi[1] <= (1 - margin) * H:
+            break
+        centre = J[:, SPINE_BASE].mean(0)
+        J = J + centre * 0.08   # scale the distance by 1.08 along the line of sight
+    return J
+
+
+# --------------------------------------------------------------------------- rendering
+def _draw_object(img: np.ndarray, obj: HOIObject, u: float, v: float, ppm: float,
+                 color: np.ndarray) -> None:
+    """Draw ``obj`` centred at pixel (u, v) with ``ppm`` pixels per metre (cv2 primitives)."""
+    import cv2
+
+    w, h = obj.size[0] * ppm, obj.size[1] * ppm
+    c = tuple(int(x) for x in color)
+    dark = tuple(int(x * 0.55) for x in color)
+    light = tuple(int(min(255, x * 0.5 + 128)) for x in color)
+    x0, y0, x1, y1 = (int(round(u - w / 2)), int(round(v - h / 2)), int(round(u + w / 2)),
+                      int(round(v + h / 2)))
+    lw = max(1, int(round(0.012 * ppm)))
+    if obj.shape == "ball":
+        r = max(1, int(round(w / 2)))
+        cv2.circle(img, (int(round(u)), int(round(v))), r, c, -1, cv2.LINE_AA)
+        cv2.circle(img, (int(round(u - r / 3)), int(round(v - r / 3))), max(1, r // 3), light, -1,
+                   cv2.LINE_AA)
+    elif obj.shape == "cup":
+        cv2.rectangle(img, (x0, y0), (x1, y1), c, -1)
+        cv2.ellipse(img, (x1, int(round(v))), (max(1, int(w / 3)), max(1, int(h / 4))), 0, -90, 90,
+                    c, max(1, int(round(0.025 * ppm))), cv2.LINE_AA)
+        cv2.line(img, (x0, y0), (x1, y0), light, lw)
+    elif obj.shape == "phone":
+        cv2.rectangle(img, (x0, y0), (x1, y1), dark, -1)
+        m = max(1, int(round(0.012 * ppm)))
+        cv2.rectangle(img, (x0 + m, y0 + 2 * m), (x1 - m, y1 - 2 * m), c, -1)
+    elif obj.shape == "book":
+        cv2.rectangle(img, (x0, y0), (x1, y1), c, -1)
+        cv2.rectangle(img, (x0, y0), (x0 + max(1, int(w / 8)), y1), dark, -1)
+        cv2.line(img, (x0, y1), (x1, y1), (245, 245, 235), lw)
+    else:  # pragma: no cover - OBJECTS lists every shape
+        raise ValueError(f"unknown object shape {obj.shape!r}")
+
+
+def _background(rng: np.random.Generator, W: int, H: int) -> np.ndarray:
+    """A varied, muted room: wall and floor colours, a horizon, a few panels, smooth texture."""
+    import cv2
+
+    img = np.empty((H, W, 3), np.float32)
+    horizon = int(H * rng.uniform(0.6, 0.85))
+    wall, floor = _muted(rng, 90, 210, 50), _muted(rng, 50, 150, 40)
+    grad = np.linspace(-12, 12, H, dtype=np.float32)[:, None, None]
+    img[:horizon] = wall + grad[:horizon]
+    img[horizon:] = floor + grad[horizon:]
+    for _ in range(rng.integers(2, 5)):  # furniture / posters
+        x0, y0 = rng.integers(0, W), rng.integers(0, horizon)
+        pw, ph = rng.integers(W // 12, W // 4 + 1), rng.integers(H // 10, H // 3 + 1)
+        img[y0:y0 + ph, x0:x0 + pw] = _muted(rng, 40, 230, 60)
+    noise = rng.normal(0, 5, (H // 8 + 2, W // 8 + 2, 3)).astype(np.float32)
+    img += cv2.resize(noise, (W, H), interpolation=cv2.INTER_LINEAR)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+# body parts drawn as thick segments: (joint a, joint b, width m, colour key, shade)
+_LIMBS = [
+    (SPINE_SHOULDER, NECK, 0.09, "skin", 1.0),
+    (L_SHOULDER, L_ELBOW, 0.09, "shirt", 0.85), (L_ELBOW, L_WRIST, 0.07, "skin", 0.85),
+    (L_WRIST, L_TIP, 0.06, "skin", 0.8),
+    (R_SHOULDER, R_ELBOW, 0.09, "shirt", 1.0), (R_ELBOW, R_WRIST, 0.07, "skin", 1.0),
+    (R_WRIST, R_TIP, 0.06, "skin", 0.95),
+    (L_HIP, L_KNEE, 0.15, "trousers", 0.85), (L_KNEE, L_ANKLE, 0.11, "trousers", 0.85),
+    (L_ANKLE, L_FOOT, 0.08, "shoe", 0.8),
+    (R_HIP, R_KNEE, 0.15, "trousers", 1.0), (R_KNEE, R_ANKLE, 0.11, "trousers", 1.0),
+    (R_ANKLE, R_FOOT, 0.08, "shoe", 1.0),
+]
+_TORSO = [L_SHOULDER, R_SHOULDER, R_HIP, L_HIP]
+
+
+def render_video(rng: np.random.Generator, joints: np.ndarray, obj: HOIObject,
+                 traits: dict, intrinsics: Sequence[float], frame_size: tuple[int, int],
+                 extra_frames: int = 0) -> np.ndarray:
+    """Render the RGB video (N, H, W, 3) uint8 of a body (joints (T, 25, 3), camera space).
+
+    The person is drawn with cv2 primitives in depth order (painter's algorithm, far first),
+    the held object at the right hand; 1-2 distractors of other kinds are part of the static
+    background, placed away from every position the acting hand takes. ``extra_frames`` (0-2)
+    frames repeat the first/last pose so video and skeleton counts differ as in NTU."""
+    import cv2
+
+    W, H = frame_size
+    T = len(joints)
+    uv = project(joints, intrinsics)                             # (T, 25, 2)
+    ppm = intrinsics[0] / joints[..., 2]                         # pixels per metre (T, 25)
+    obj_color = np.clip(np.asarray(obj.color) + rng.integers(-15, 16, 3), 0, 255)
+    # held object: just beyond the hand, between hand and hand tip
+    held3d = joints[:, R_HAND] + 0.6 * (joints[:, R_TIP] - joints[:, R_HAND])
+    held_uv = project(held3d, intrinsics)
+    held_ppm = intrinsics[0] / held3d[:, 2]
+
+    bg = _background(rng, W, H)
+    _place_distractors(rng, bg, obj, uv, held_uv, held_ppm, intrinsics, joints)
+
+    colors = dict(skin=traits["skin"], shirt=traits["shirt"], trousers=traits["trousers"],
+                  shoe=(35, 30, 30))
+    k0 = int(rng.integers(0, extra_frames + 1))                  # extra frames at the start
+    n = T + extra_frames
+    src = np.clip(np.arange(n) - k0, 0, T - 1)
+    frames = np.empty((n, H, W, 3), np.uint8)
+
+    # Everything per frame is precomputed as arrays; the loop only issues cv2 calls.
+    shift = 4                                                    # cv2 sub-pixel precision bits
+    pts = np.round(uv * (1 << shift)).astype(np.int64).tolist()  # (T, 25, 2) fixed point
+    a_idx = np.array([lb[0] for lb in _LIMBS])
+    b_idx = np.array([lb[1] for lb in _LIMBS])
+    widths = np.array([lb[2] for lb in _LIMBS])
+    limb_thick = np.maximum(1, np.round(widths * (ppm[:, a_idx] + ppm[:, b_idx]) / 2)).astype(int)
+    limb_col = [tuple(int(c * lb[4]) for c in colors[lb[3]]) for lb in _LIMBS]
+    spine_thick = np.maximum(1, np.round(0.1 * ppm[:, SPINE_MID])).astype(int).tolist()
+    head_r = np.maximum(1, np.round(0.11 * ppm[:, HEAD] * (1 << shift))).astype(int).tolist()
+    shirt, skin = tuple(int(c) for c in colors["shirt"]), tuple(int(c) for c in colors["skin"])
+    z = joints[..., 2]
+    # painter's algorithm: draw items far -> near; items 0 torso, 1 head, 2 object, 3+ limbs
+    depth = np.concatenate([z[:, _TORSO].mean(1, keepdims=True), z[:, HEAD:HEAD + 1],
+                            z[:, R_HAND:R_HAND + 1] - 0.05, (z[:, a_idx] + z[:, b_idx]) / 2], 1)
+    order = np.argsort(-depth, axis=1, kind="stable").tolist()
+    limb_thick = limb_thick.tolist()
+    for i, t in enumerate(src.tolist()):
+        img = frames[i]
+        img[:] = bg
+        p = pts[t]
+        for item in order[t]:
+            if item >= 3:
+                k = item - 3
+                cv2.line(img, p[_LIMBS[k][0]], p[_LIMBS[k][1]], limb_col[k], limb_thick[t][k],
+                         cv2.LINE_AA, shift)
+            elif item == 0:
+                quad = np.array([p[j] for j in _TORSO]).reshape(-1, 1, 2)
+                cv2.fillConvexPoly(img, quad, shirt, cv2.LINE_AA, shift)
+                cv2.line(img, p[SPINE_SHOULDER], p[SPINE_BASE], shirt, spine_thick[t],
+                         cv2.LINE_AA, shift)
+            elif item == 1:
+                cv2.circle(img, p[HEAD], head_r[t], skin, -1, cv2.LINE_AA, shift)
+            else:
+                _draw_object(img, obj, held_uv[t, 0], held_uv[t, 1], held_ppm[t], obj_color)
+    return frames
+
+
+def _place_distractors(rng: np.random.Generator, bg: np.ndarray, held: HOIObject,
+                       uv: np.ndarray, held_uv: np.ndarray, held_ppm: np.ndarray,
+                       intrinsics: Sequence[float], joints: np.ndarray) -> None:
+    """Draw 1-2 objects of other kinds into the background near the person (often inside the
+    projection crop) but away from the whole track of the acting hand."""
+    H, W = bg.shape[:2]
+    others = [o for o in OBJECTS if o is not held]
+    kinds = rng.choice(len(others), size=int(rng.integers(1, 3)), replace=False)
+    lo, hi = uv.reshape(-1, 2).min(0), uv.reshape(-1, 2).max(0)
+    bw, bh = hi - lo
+    z_body = float(joints[:, SPINE_BASE, 2].mean())
+    cand = np.stack([rng.uniform(lo[0] - 0.9 * bw, hi[0] + 0.9 * bw, 64),
+                     rng.uniform(lo[1] + 0.25 * bh, hi[1], 64)], -1)
+    cand = np.clip(cand, [0.05 * W, 0.05 * H], [0.95 * W, 0.95 * H])
+    ppm = intrinsics[0] / (z_body + rng.uniform(-0.2, 0.5, 64))
+    reach = 0.3 * ppm + 0.15 * held_ppm.max()                    # object radii + a gap
+    dist = np.linalg.norm(cand[:, None] - held_uv[None], axis=-1).min(1)   # (64,)
+    # ... and not hidden behind the body (any joint of any frame, every 4th frame suffices)
+    body = np.linalg.norm(cand[:, None] - uv[::4].reshape(-1, 2)[None], axis=-1).min(1)
+    ok = (dist > reach) & (body > 0.15 * ppm)
+    placed: list[np.ndarray] = []
+    order = np.argsort(~ok, kind="stable")                       # valid candidates first
+    for k in kinds:
+        for c in order:
+            if all(np.linalg.norm(cand[c] - q) > 0.3 * ppm[c] for q in placed):
+                break
+        placed.append(cand[c])
+        o = others[k]
+        col = np.clip(np.asarray(o.color) + rng.integers(-15, 16, 3), 0, 255)
+        _draw_object(bg, o, cand[c, 0], cand[c, 1], ppm[c], col)
+        order = order[order != c]
+
+
+# --------------------------------------------------------------------------- files
+def encode_video(path: str | Path, frames: np.ndarray, fps: int = FPS) -> None:
+    """Write frames (N, H, W, 3) RGB uint8 as H.264-in-AVI, atomically and byte-deterministic.
+
+    libx264 (the NTU codec) when the PyAV build has it, else MPEG-4 part 2; no B-frames (AVI
+    has no reordering timestamps, so frame order = decode order), one encoder thread and fixed
+    options so the bytes depend only on the frames."""
+    import av
+
+    path = Path(path)
+    codec = "libx264" if _has_codec("libx264") else "mpeg4"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with av.open(tmp, mode="w", format="avi") as container:
+            stream = container.add_stream(codec, rate=fps)
+            stream.width, stream.height = frames.shape[2], frames.shape[1]
+            stream.pix_fmt = "yuv420p"
+            stream.codec_context.thread_count = 1
+            if codec == "libx264":
+                stream.options = {"preset": "ultrafast", "crf": "20",
+                                  "x264-params": "bframes=0:threads=1:keyint=60"}
+            else:
+                stream.codec_context.max_b_frames = 0
+                stream.options = {"qscale": "3", "g": "60"}
+            container.metadata.clear()
+            for img in frames:
+                for pkt in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                    container.mux(pkt)
+            for pkt in stream.encode():
+                container.mux(pkt)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+_CODECS: dict[str, bool] = {}
+
+
+def _has_codec(name: str) -> bool:
+    if name not in _CODECS:
+        import av
+        try:
+            av.codec.Codec(name, "w")
+            _CODECS[name] = True
+        except Exception:  # noqa: BLE001 - any failure means "not available"
+            _CODECS[name] = False
+    return _CODECS[name]
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _orientations(J: np.ndarray) -> np.ndarray:
+    """Kinect-like joint orientations (T, 25, 4) wxyz: the rotation taking +y to the bone from
+    each joint's parent; zeros for the end joints (as in the NTU files)."""
+    parent = np.array([0, 0, 20, 2, 20, 4, 5, 6, 20, 8, 9, 10, 0, 12, 13, 14, 0, 16, 17, 18, 1,
+                       7, 7, 11, 11])
+    d = J - J[:, parent]
+    d[:, 0] = J[:, SPINE_MID] - J[:, SPINE_BASE]
+    d /= np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-9)
+    y = np.array([0.0, 1.0, 0.0])
+    # shortest-arc quaternion from +y to d: (1 + y.d, y x d), normalised
+    q = np.concatenate([1.0 + d[..., 1:2], np.cross(np.broadcast_to(y, d.shape), d)], -1)
+    q /= np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), 1e-9)
+    q[:, [HEAD, L_FOOT, R_FOOT, L_TIP, L_THUMB, R_TIP, R_THUMB]] = 0.0
+    return q
+
+
+def generate_sample(out: str | Path, sample: SynthSample, seed: int = 0,
+                    size: tuple[int, int] = (320, 240), overwrite: bool = False) -> bool:
+    """Write ``NAME.skeleton`` and ``NAME_rgb.avi`` for one sample into ``out``.
+
+    Returns False when both files already exist (resume) and ``overwrite`` is off."""
+    out = Path(out)
+    skel_path, video_path = out / f"{sample.name}.skeleton", out / f"{sample.name}_rgb.avi"
+    if not overwrite and skel_path.exists() and video_path.exists():
+        return False
+    import cv2
+
+    from mmff.data.ntu import write_skeleton
+
+    cv2.setNumThreads(1)
+    rng = np.random.default_rng([seed, *(ord(c) for c in sample.name)])
+    motion, obj = class_parts(sample.label)
+    traits = _subject_traits(seed, sample.subject)
+    intr = camera_intrinsics(*size)
+    joints, _ = simulate_skeleton(rng, motion, traits, sample.camera, intr, size)
+    # the reader returns float32: project exactly the numbers the file holds
+    joints = joints.astype(np.float32).astype(np.float64)
+    color, depth = project(joints, intr), depth_projection(joints)
+    body_id = int(rng.integers(72057594037927936, 72057594037937936))   # Kinect-style IDs
+    extra = int(rng.integers(0, 3))
+    frames = render_video(rng, joints, obj, traits, intr, size, extra_frames=extra)
+    # write_skeleton is atomic (temp file + os.replace); 9 digits round-trip float32 exactly
+    write_skeleton(skel_path, joints[:, None], color[:, None], [body_id], depth=depth[:, None],
+                   orientation=_orientations(joints)[:, None])
+    encode_video(video_path, frames)
+    return True
+
+
+def _worker(args: tuple) -> tuple[str, Optional[str], bool]:
+    out, sample, seed, size, overwrite = args
+    try:
+        return sample.name, None, generate_sample(out, sample, seed, size, overwrite)
+    except Exception as e:  # noqa: BLE001 - reported per sample, the batch keeps going
+        return sample.name, f"{type(e).__name__}: {e}", False
+
+
+def generate(out: str | Path, samples_per_class: int = 24, seed: int = 0,
+             size: str | tuple[int, int] = (320, 240), workers: int = 1,
+             overwrite: bool = False, progress: bool = True,
+             classes: Optional[Iterable[int]] = None) -> dict:
+    """Generate SynthHOI into ``out`` (NTU layout: skeleton + video per sample, classes.txt,
+    synth.json). Parallel over ``workers`` processes, resumable (existing samples are skipped).
+
+    Returns a summary ``{"written", "skipped", "failed": [{"name", "error"}], "samples"}``."""
+    size = parse_size(size)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    plan = sample_plan(samples_per_class)
+    if classes is not None:
+        keep = set(classes)
+        plan = [s for s in plan if s.label in keep]
+    _atomic_text(out / "classes.txt", "".join(c + "\n" for c in SYNTH_CLASSES))
+    meta = dict(generator="mmff.data.synth/1", seed=seed, size=list(size), fps=FPS,
+                samples_per_class=samples_per_class, intrinsics=list(camera_intrinsics(*size)),
+                depth_intrinsics=list(DEPTH_INTRINSICS),
+                classes=[dict(label=i, name=n, motion=class_parts(i)[0].name.format("").strip(),
+                              object=class_parts(i)[1].name,
+                              pair=i // (2 * len(OBJECTS)), reverse=class_parts(i)[0].reverse)
+                         for i, n in enumerate(SYNTH_CLASSES)])
+    _atomic_text(out / "synth.json", json.dumps(meta, indent=1) + "\n")
+
+    tasks = [(str(out), s, seed, size, overwrite) for s in plan]
+    written, skipped, failed = 0, 0, []
+    bar = _progress(len(tasks), "synth", progress)
+    if workers > 1 and len(tasks) > 1:
+        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        with ctx.Pool(workers) as pool:
+            results = pool.imap_unordered(_worker, tasks, chunksize=4)
+            for r in results:
+                written, skipped = _count(r, written, skipped, failed)
+                bar.update(1)
+    else:
+        for t in tasks:
+            written, skipped = _count(_worker(t), written, skipped, failed)
+            bar.update(1)
+    bar.close()
+    failed.sort(key=lambda f: f["name"])
+    return dict(written=written, skipped=skipped, failed=failed, samples=len(tasks),
+                out=str(out))
+
+
+def _count(r: tuple, written: int, skipped: int, failed: list) -> tuple[int, int]:
+    name, err, wrote = r
+    if err is not None:
+        failed.append(dict(name=name, error=err))
+    elif wrote:
+        written += 1
+    else:
+        skipped += 1
+    return written, skipped
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, unit="sample", disable=not enabled, dynamic_ncols=True)

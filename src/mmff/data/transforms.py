@@ -1,0 +1,418 @@
+"""Pre-processing and data enhancement (SPEC §1.3-1.4), vectorised numpy.
+
+Skeleton arrays are ``joints`` (T, M, V, 3) float32 in metres (camera space) and ``color``
+(T, M, V, 2) float32 pixels in the RGB frame; an absent body is all zeros (every transform
+keeps it zero). Transforms are small classes named after the paper, called on a PYSKL-style
+``results`` dict and chained with :class:`Compose`; :func:`build_skeleton_pipeline` builds the
+chain from a :class:`~mmff.config.DataConfig`. Randomness comes from ``results["rng"]`` (a
+``numpy.random.Generator`` the dataset seeds per item), so workers never share a stream.
+
+Image boxes are ``(x0, y0, x1, y1)`` in pixels of the source frame, continuous coordinates
+(pixel ``k`` covers ``[k, k + 1)``); a 2D point ``u`` maps to ``(u - x0) / (x1 - x0)`` in
+``[0, 1]`` crop coordinates, exactly what ``cv2.resize`` does to pixel positions, so joints
+follow the crop and resize exactly.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+__all__ = [
+    "KINECT_V2_COLOR_INTRINSICS", "NTU_REFERENCE_HEIGHT", "SHOULDER_LEFT", "SHOULDER_RIGHT",
+    "body_present", "joint_valid", "project_to_image", "va_origin", "va_translate",
+    "shoulder_rotation", "uniform_sample_indices", "pad_or_sample_indices", "pad_to_length",
+    "augmentation_matrix", "apply_matrix", "joint_displacement", "points_bbox",
+    "margin_scale", "projection_crop_box", "resized_crop_box", "stored_crop_box",
+    "crop_and_resize", "points_to_crop", "Compose", "VAPre", "UniformSample", "PadToLength",
+    "SkeletonAugment", "ToSTGCNInput", "ToRNNInput", "build_skeleton_pipeline",
+]
+
+#: Kinect v2 colour camera (1920x1080), pinhole fx, fy, cx, cy in pixels. Typical calibration
+#: values of the sensor (factory intrinsics vary by a few pixels per device); cx, cy at the
+#: image centre. Used only where a dataset has no 2D colour coordinates.
+KINECT_V2_COLOR_INTRINSICS = (1081.37, 1081.37, 959.5, 539.5)
+#: Projection-crop margins (w', h' in pixels) are given for 1080-pixel-high NTU frames and
+#: scaled by ``frame height / NTU_REFERENCE_HEIGHT`` for other sources (e.g. 320x240 synth).
+NTU_REFERENCE_HEIGHT = 1080
+#: 0-based shoulder joints, the same in NTU (Kinect v2, 25 joints) and SYSU (Kinect v1, 20).
+SHOULDER_LEFT, SHOULDER_RIGHT = 4, 8
+#: 0-based spine-middle joint (NTU "SpineMid", SYSU "Spine"): the VA-pre origin.
+SPINE_MIDDLE = 1
+
+
+# --------------------------------------------------------------------------- masks
+def joint_valid(joints: np.ndarray) -> np.ndarray:
+    """(..., V) bool: the joint has any non-zero coordinate (absent bodies are zeros)."""
+    return np.any(joints != 0, axis=-1)
+
+
+def body_present(joints: np.ndarray) -> np.ndarray:
+    """(T, M) bool: the body has any non-zero joint in the frame."""
+    return joint_valid(joints).any(axis=-1)
+
+
+# --------------------------------------------------------------------------- projection
+def project_to_image(joints: np.ndarray, intrinsics: Sequence[float] = KINECT_V2_COLOR_INTRINSICS
+                     ) -> np.ndarray:
+    """Pinhole projection of 3D camera-space joints to image pixels, for datasets without 2D
+    colour coordinates: ``u = fx x / z + cx``, ``v = cy - fy y / z`` (camera y points up,
+    image v down). Joints with ``z <= 0`` (absent) give (0, 0)."""
+    fx, fy, cx, cy = (float(v) for v in intrinsics)
+    j = np.asarray(joints, dtype=np.float64)
+    z = j[..., 2]
+    ok = z > 0
+    zs = np.where(ok, z, 1.0)
+    uv = np.stack([fx * j[..., 0] / zs + cx, cy - fy * j[..., 1] / zs], axis=-1)
+    return np.where(ok[..., None], uv, 0.0).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- VA-pre
+def va_origin(joints: np.ndarray, center_joint: int = SPINE_MIDDLE) -> np.ndarray:
+    """The VA-pre origin: the spine-middle joint of the first body in the first frame in which
+    any body is present; zeros when no body is ever present."""
+    pres = body_present(joints)
+    if not pres.any():
+        return np.zeros(3, np.float32)
+    t = int(np.argmax(pres.any(axis=1)))
+    m = int(np.argmax(pres[t]))
+    return joints[t, m, center_joint].astype(np.float32)
+
+
+def shoulder_rotation(joints: np.ndarray, left: int = SHOULDER_LEFT,
+                      right: int = SHOULDER_RIGHT) -> np.ndarray:
+    """3x3 rotation (Rodrigues, the smallest one) that makes the left->right shoulder vector of
+    the first present body frame parallel to +x (PYSKL ``PreNormalize3D`` convention)."""
+    pres = body_present(joints)
+    if not pres.any():
+        return np.eye(3, dtype=np.float32)
+    t = int(np.argmax(pres.any(axis=1)))
+    m = int(np.argmax(pres[t]))
+    v = joints[t, m, right].astype(np.float64) - joints[t, m, left]
+    nv = np.linalg.norm(v)
+    if nv < 1e-8:
+        return np.eye(3, dtype=np.float32)
+    v /= nv
+    x = np.array([1.0, 0.0, 0.0])
+    axis = np.cross(v, x)
+    s, c = np.linalg.norm(axis), float(np.dot(v, x))
+    if s < 1e-8:  # already along +x, or exactly opposite: half turn about y
+        return (np.eye(3) if c > 0 else np.diag([-1.0, 1.0, -1.0])).astype(np.float32)
+    k = axis / s
+    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return (np.eye(3) + s * K + (1 - c) * K @ K).astype(np.float32)
+
+
+def apply_matrix(joints: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """``x' = R x`` for every joint; zeros (absent bodies) stay zero."""
+    return np.einsum("ij,...j->...i", R.astype(np.float32), joints).astype(np.float32)
+
+
+def va_translate(joints: np.ndarray, rotation: bool = False,
+                 center_joint: int = SPINE_MIDDLE) -> np.ndarray:
+    """VA-pre (SPEC §1.3): every frame relative to the body centre (spine-middle joint) of
+    the first frame; with ``rotation`` also turned so the shoulders are parallel to x.
+    Absent bodies/joints stay zero."""
+    valid = joint_valid(joints)[..., None]
+    out = np.where(valid, joints - va_origin(joints, center_joint), 0).astype(np.float32)
+    if rotation:
+        out = apply_matrix(out, shoulder_rotation(out))
+    return out
+
+
+# --------------------------------------------------------------------------- temporal
+def uniform_sample_indices(n: int, T: int, rng: Optional[np.random.Generator] = None
+                           ) -> np.ndarray:
+    """T frame indices spread uniformly over n frames (Bi-LSTM input, T = 32 NTU / 58 SYSU):
+    the sequence is cut into T equal segments; test takes each segment's centre, training
+    (``rng`` given) a uniformly random frame inside it. n < T repeats frames in order."""
+    if n <= 0:
+        raise ValueError(f"uniform sampling: sequence has no frames (n={n})")
+    edges = np.arange(T + 1, dtype=np.float64) * n / T
+    if rng is None:
+        pos = (edges[:-1] + edges[1:]) / 2
+    else:
+        pos = edges[:-1] + rng.random(T) * (edges[1:] - edges[:-1])
+    return np.clip(np.floor(pos), 0, n - 1).astype(np.int64)
+
+
+def pad_or_sample_indices(n: int, clip_len: int, mode: str = "zero") -> np.ndarray:
+    """Frame indices of a clip of ``clip_len`` frames from ``n`` (ST-GCN input, 300): shorter
+    clips are padded at the end, with -1 (zero frames, ``mode="zero"``, the paper) or by
+    repeating the clip (``mode="repeat"``); longer clips are uniformly sampled down."""
+    if n <= 0:
+        raise ValueError(f"padding: sequence has no frames (n={n})")
+    if n >= clip_len:
+        return uniform_sample_indices(n, clip_len)
+    idx = np.arange(clip_len)
+    if mode == "zero":
+        return np.where(idx < n, idx, -1)
+    if mode == "repeat":
+        return idx % n
+    raise ValueError(f"pad_mode must be 'zero' or 'repeat', got {mode!r}")
+
+
+def pad_to_length(joints: np.ndarray, clip_len: int, mode: str = "zero") -> np.ndarray:
+    """(clip_len, M, V, C): see :func:`pad_or_sample_indices`."""
+    idx = pad_or_sample_indices(joints.shape[0], clip_len, mode)
+    out = joints[np.maximum(idx, 0)]
+    out[idx < 0] = 0
+    return out
+
+
+# --------------------------------------------------------------------------- augmentation
+def augmentation_matrix(rng: np.random.Generator, max_deg: float = 30.0,
+                        scale_max: float = 1.2) -> np.ndarray:
+    """Skeleton augmentation (SPEC §1.4): ``diag(sx, sy, 1) @ Rz(0) Ry(b) Rx(a)`` with
+    a, b ~ U[0, max_deg] degrees and sx, sy ~ U[1, scale_max]."""
+    a, b = np.deg2rad(rng.uniform(0.0, max_deg, 2))
+    sx, sy = rng.uniform(1.0, scale_max, 2)
+    ca, sa, cb, sb = math.cos(a), math.sin(a), math.cos(b), math.sin(b)
+    Rx = np.array([[1, 0, 0], [0, ca, -sa], [0, sa, ca]])
+    Ry = np.array([[cb, 0, sb], [0, 1, 0], [-sb, 0, cb]])
+    return (np.diag([sx, sy, 1.0]) @ Ry @ Rx).astype(np.float32)  # Rz(0) = I
+
+
+# --------------------------------------------------------------------------- Eq. 13
+def joint_displacement(joints: np.ndarray, t_p) -> np.ndarray:
+    """Eq. 13: ``d_j = ||J_first,j - J_p,j||_2`` per body and joint, in 3D. ``J_first`` is the
+    body's first frame in which it is present; ``t_p`` is a frame index or a (K,) array of
+    them. Returns (M, V) for a scalar ``t_p``, else (K, M, V); 0 where the body is absent
+    in either frame."""
+    pres = body_present(joints)                               # (T, M)
+    first = np.argmax(pres, axis=0)                           # (M,) first present frame
+    M = joints.shape[1]
+    J_first = joints[first, np.arange(M)]                     # (M, V, 3)
+    tp = np.atleast_1d(np.asarray(t_p, dtype=np.int64))
+    J_p = joints[tp]                                          # (K, M, V, 3)
+    ok = pres[tp] & pres[first, np.arange(M)][None]           # (K, M)
+    d = np.linalg.norm(J_first[None] - J_p, axis=-1) * ok[..., None]
+    d = d.astype(np.float32)
+    return d[0] if np.ndim(t_p) == 0 else d
+
+
+# --------------------------------------------------------------------------- boxes
+def points_bbox(points: np.ndarray, valid: Optional[np.ndarray] = None):
+    """Bounding box ``(x0, y0, x1, y1)`` of the valid 2D points (any leading shape), or
+    ``None`` when there is none."""
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    ok = joint_valid(p) if valid is None else np.asarray(valid).reshape(-1)
+    ok = ok & np.all(np.isfinite(p), axis=1)
+    if not ok.any():
+        return None
+    q = p[ok]
+    return (*q.min(axis=0), *q.max(axis=0))
+
+
+def margin_scale(height: int) -> float:
+    """Pixel margins are given for 1080-p NTU frames; other sources scale them by height/1080."""
+    return float(height) / NTU_REFERENCE_HEIGHT
+
+
+def _clamp_box(x0, y0, x1, y1, width, height):
+    """Integer box (floor/ceil outward) intersected with the image; never empty."""
+    x0 = int(min(max(math.floor(x0), 0), width - 1))
+    y0 = int(min(max(math.floor(y0), 0), height - 1))
+    x1 = int(max(min(math.ceil(x1), width), x0 + 1))
+    y1 = int(max(min(math.ceil(y1), height), y0 + 1))
+    return x0, y0, x1, y1
+
+
+def projection_crop_box(bbox, width: int, height: int, train: bool,
+                        rng: Optional[np.random.Generator] = None,
+                        margin: Sequence[float] = (100, 300), test_margin: float = 200):
+    """Projection crop (SPEC §1.4) of a ``width x height`` frame around the joints' 2D box
+    ``bbox`` (w x h). Training: one of the four box corners (uniform) stays fixed and the
+    window (w + w') x (h + h') extends away from it, w', h' ~ U[margin]; test: a centred
+    (w + test_margin) x (h + test_margin) window. Margins are scaled by height/1080
+    (:func:`margin_scale`); the window is clamped to the image. No box (no joints): the
+    whole frame."""
+    if bbox is None:
+        return 0, 0, width, height
+    bx0, by0, bx1, by1 = bbox
+    s = margin_scale(height)
+    if train:
+        rng = rng if rng is not None else np.random.default_rng()
+        mw, mh = rng.uniform(margin[0], margin[1], 2) * s
+        corner = int(rng.integers(4))          # 0 TL, 1 TR, 2 BL, 3 BR fixed
+        x0, x1 = (bx0, bx1 + mw) if corner in (0, 2) else (bx0 - mw, bx1)
+        y0, y1 = (by0, by1 + mh) if corner in (0, 1) else (by0 - mh, by1)
+    else:
+        m = test_margin * s / 2
+        x0, y0, x1, y1 = bx0 - m, by0 - m, bx1 + m, by1 + m
+    return _clamp_box(x0, y0, x1, y1, width, height)
+
+
+def resized_crop_box(width: int, height: int, train: bool,
+                     rng: Optional[np.random.Generator] = None, crop: int = 224,
+                     base: int = 256):
+    """The "commonly used" crop of the w/o-projection-crop ablation (Table 5): the frame
+    resized to ``base x base``, a ``crop x crop`` window at a random (train) or central
+    (test) offset. Returned as the equivalent window of the original frame, so one resize
+    does it all."""
+    if crop > base:
+        raise ValueError(f"random crop {crop} is larger than the resized frame {base}")
+    cw, ch = max(1, round(width * crop / base)), max(1, round(height * crop / base))
+    if train:
+        rng = rng if rng is not None else np.random.default_rng()
+        x0, y0 = int(rng.integers(0, width - cw + 1)), int(rng.integers(0, height - ch + 1))
+    else:
+        x0, y0 = (width - cw) // 2, (height - ch) // 2
+    return x0, y0, x0 + cw, y0 + ch
+
+
+def stored_crop_box(bbox, width: int, height: int, margin_max: float = 300.0):
+    """The region ``mmff prepare`` keeps of a frame: the joints' box grown by the largest
+    training margin on every side (scaled by height/1080), so every projection-crop window
+    (:func:`projection_crop_box`, train and test) lies inside it."""
+    if bbox is None:
+        return 0, 0, width, height
+    m = margin_max * margin_scale(height) + 2  # +2: the windows' outward rounding
+    return _clamp_box(bbox[0] - m, bbox[1] - m, bbox[2] + m, bbox[3] + m, width, height)
+
+
+def crop_and_resize(image: np.ndarray, box, size: int, offset=(0, 0)) -> np.ndarray:
+    """Crop ``box`` (source-frame pixels) out of ``image``, which starts at ``offset`` (x, y)
+    of the source frame (a stored crop), and resize to ``size x size`` (area filter when
+    shrinking, bilinear when enlarging)."""
+    import cv2
+
+    x0, y0, x1, y1 = (int(v) for v in box)
+    ox, oy = int(offset[0]), int(offset[1])
+    h, w = image.shape[:2]
+    if x0 < ox or y0 < oy or x1 > ox + w or y1 > oy + h:
+        raise ValueError(f"crop box {tuple(box)} is outside the stored image at offset "
+                         f"{(ox, oy)} of size {(w, h)}")
+    sub = image[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+    shrink = sub.shape[0] > size or sub.shape[1] > size
+    return cv2.resize(sub, (size, size),
+                      interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def points_to_crop(points: np.ndarray, box) -> np.ndarray:
+    """2D points (..., 2) in source-frame pixels -> [0, 1] crop coordinates of ``box``
+    (``x / crop width``, ``y / crop height``), clipped to [0, 1]; invalid (0, 0) points stay 0."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    p = np.asarray(points, dtype=np.float32)
+    ok = joint_valid(p)[..., None]
+    q = (p - np.array([x0, y0], np.float32)) / np.array([x1 - x0, y1 - y0], np.float32)
+    return np.where(ok, np.clip(q, 0, 1), 0).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- pipeline
+class Compose:
+    """Apply transforms in order to a ``results`` dict (PYSKL-style)."""
+
+    def __init__(self, transforms: Sequence[Callable]):
+        self.transforms = list(transforms)
+
+    def __call__(self, results: dict) -> dict:
+        for t in self.transforms:
+            results = t(results)
+        return results
+
+    def __repr__(self) -> str:
+        return "Compose(" + ", ".join(repr(t) for t in self.transforms) + ")"
+
+
+def _rng(results: dict) -> np.random.Generator:
+    rng = results.get("rng")
+    return rng if rng is not None else np.random.default_rng()
+
+
+class VAPre:
+    """VA-pre translation (+ optional shoulder rotation) of ``results["joints"]``."""
+
+    def __init__(self, rotation: bool = False, center_joint: int = SPINE_MIDDLE):
+        self.rotation, self.center_joint = rotation, center_joint
+
+    def __call__(self, results: dict) -> dict:
+        results["joints"] = va_translate(results["joints"], self.rotation, self.center_joint)
+        return results
+
+    def __repr__(self) -> str:
+        return f"VAPre(rotation={self.rotation})"
+
+
+class SkeletonAugment:
+    """Random rotation Ry(b) Rx(a) and scale diag(sx, sy, 1) (training only)."""
+
+    def __init__(self, max_deg: float = 30.0, scale_max: float = 1.2):
+        self.max_deg, self.scale_max = max_deg, scale_max
+
+    def __call__(self, results: dict) -> dict:
+        R = augmentation_matrix(_rng(results), self.max_deg, self.scale_max)
+        results["joints"] = apply_matrix(results["joints"], R)
+        return results
+
+    def __repr__(self) -> str:
+        return f"SkeletonAugment(max_deg={self.max_deg}, scale_max={self.scale_max})"
+
+
+class UniformSample:
+    """T frames uniformly over the sequence (random within segments when ``train``)."""
+
+    def __init__(self, T: int, train: bool = False):
+        self.T, self.train = T, train
+
+    def __call__(self, results: dict) -> dict:
+        j = results["joints"]
+        idx = uniform_sample_indices(j.shape[0], self.T, _rng(results) if self.train else None)
+        results["joints"] = j[idx]
+        return results
+
+    def __repr__(self) -> str:
+        return f"UniformSample(T={self.T}, train={self.train})"
+
+
+class PadToLength:
+    """Pad (zero/repeat) or uniformly sample down to ``clip_len`` frames."""
+
+    def __init__(self, clip_len: int = 300, mode: str = "zero"):
+        self.clip_len, self.mode = clip_len, mode
+
+    def __call__(self, results: dict) -> dict:
+        results["joints"] = pad_to_length(results["joints"], self.clip_len, self.mode)
+        return results
+
+    def __repr__(self) -> str:
+        return f"PadToLength(clip_len={self.clip_len}, mode={self.mode!r})"
+
+
+class ToSTGCNInput:
+    """(T, M, V, 3) -> ``results["skeleton"]`` (3, T, V, M) float32."""
+
+    def __call__(self, results: dict) -> dict:
+        results["skeleton"] = np.ascontiguousarray(
+            results["joints"].transpose(3, 0, 2, 1), dtype=np.float32)
+        return results
+
+    def __repr__(self) -> str:
+        return "ToSTGCNInput()"
+
+
+class ToRNNInput:
+    """(T, M, V, 3) -> ``results["skeleton"]`` (T, M*V*3) float32 (2x25x3 = 150 on NTU)."""
+
+    def __call__(self, results: dict) -> dict:
+        j = results["joints"]
+        results["skeleton"] = np.ascontiguousarray(j.reshape(j.shape[0], -1), dtype=np.float32)
+        return results
+
+    def __repr__(self) -> str:
+        return "ToRNNInput()"
+
+
+def build_skeleton_pipeline(data_cfg, backbone: str, train: bool) -> Compose:
+    """The skeleton chain of SPEC §1.3-1.4 from a ``DataConfig``: VA-pre, augmentation
+    (training, ``skeleton_augment``), then pad to ``clip_len`` (ST-GCN) or uniform sampling
+    to ``rnn_steps`` (RNN backbones), then the model layout."""
+    t: list = [VAPre(rotation=data_cfg.va_rotation)]
+    if train and data_cfg.skeleton_augment:
+        t.append(SkeletonAugment(data_cfg.rotation_deg, data_cfg.scale_max))
+    if backbone == "stgcn":
+        t += [PadToLength(data_cfg.clip_len, data_cfg.pad_mode), ToSTGCNInput()]
+    else:
+        t += [UniformSample(data_cfg.rnn_steps, train=train), ToRNNInput()]
+    return Compose(t)

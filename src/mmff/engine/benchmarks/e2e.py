@@ -1,0 +1,278 @@
+"""Benchmark 1: end to end, raw files -> class, batch 1, CPU: MMFF vs skeleton + RGB-video fusion.
+
+MMFF w/ ST-GCN (paper size: ST-GCN on 300 frames x 2 bodies, Xception at 299x299, cross-attention
+fusion): read the ``.skeleton``, pick <= 2 bodies, VA-pre + pad to 300, decode the frame at p,
+projection crop (test mode) + resize, joints2d / Eq. 13 displacement, forward.
+
+Baseline (the kind of model Table 2 compares with, e.g. MMTM): the same skeleton stream and
+skeleton pre-processing, plus an I3D-ResNet-50 (:mod:`.i3d`) on 32 frames sampled uniformly over
+the whole video, each resized to 256 and centre-cropped to 224 (the usual video test pipeline),
+fused late (concatenated features -> FC).
+
+Both pipelines read and decode with the same library functions (``read_skeleton``,
+``read_frames_at`` with the same decoder threads), so the measured difference is what the
+method changes: one frame instead of 32 frames spread over the video, and a 2D instead of a 3D
+image network.
+
+Timing: ``load`` (files -> model inputs) is timed per sample; ``forward`` once per pipeline,
+because its input shapes are the same for every sample (skeleton padded to 300 frames, one
+299x299 crop / 32x224x224 clip). End-to-end = median load + median forward; in full runs a
+direct end-to-end call on the first sample is timed too (``direct_s``) as a cross-check.
+MACs are counted with :func:`mmff.engine.profiling.profile_model` (FlopCounterMode, MACs =
+FLOPs / 2) on the real inputs.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from mmff.config import Config
+
+from .i3d import I3DResNet50, LateFusionBaseline
+from .timing import measure, ratio
+
+__all__ = ["paper_config", "MMFFPipeline", "BaselinePipeline", "load_skeleton",
+           "build_pipelines", "bench_e2e", "CLIP_FRAMES", "CLIP_SIZE"]
+
+#: the video baseline's clip: 32 frames at 224x224 (MMTM / I3D test setting)
+CLIP_FRAMES = 32
+CLIP_SIZE = 224
+
+
+def paper_config(positions: Sequence[float] = (0.5,), overrides: dict | None = None) -> Config:
+    """MMFF w/ ST-GCN at the paper's sizes (NTU-60: 300 frames, 2 bodies, 299x299, 60 classes).
+
+    ``overrides`` (nested dict, e.g. ``{"model": {"rgb": {"width": 0.25}}}``) shrinks the
+    models for tests; the benchmark itself runs the paper's sizes.
+    """
+    from mmff.config import _merge, config_from_dict, config_to_dict
+
+    data = config_to_dict(Config())
+    data = _merge(data, {"model": {"kind": "mmff", "skeleton": {"backbone": "stgcn"},
+                                   "fusion": {"type": "cross_attention"},
+                                   "rgb": {"pretrained": None}},
+                         "data": {"positions": [float(p) for p in positions]}})
+    return config_from_dict(_merge(data, overrides or {}))
+
+
+def load_skeleton(path: str | Path, cfg: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``.skeleton`` -> (ST-GCN input (3, clip_len, V, M), joints (T, M, V, 3), color (T, M, V, 2)).
+
+    At most ``num_person`` bodies (``select_bodies``), zero-filled up to ``num_person``; VA-pre
+    and padding by the test-time skeleton pipeline of :mod:`mmff.data.transforms`.
+    """
+    from mmff.data.ntu import read_skeleton, select_bodies
+    from mmff.data.transforms import build_skeleton_pipeline
+
+    m = cfg.data.num_person
+    skel = select_bodies(read_skeleton(path), m)
+    joints, color = skel.joints, skel.color
+    if joints.shape[1] < m:  # one-person file: second body zero-filled
+        pad = [(0, 0), (0, m - joints.shape[1]), (0, 0), (0, 0)]
+        joints, color = np.pad(joints, pad), np.pad(color, pad)
+    res = build_skeleton_pipeline(cfg.data, cfg.model.skeleton.backbone, train=False)(
+        {"joints": joints.copy()})
+    return res["skeleton"], joints, color
+
+
+def _normalise(images: np.ndarray, mean, std) -> torch.Tensor:
+    """(K, S, S, 3) uint8 -> (K, 3, S, S) float32, (x / 255 - mean) / std."""
+    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255)
+    m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+    return (x - m) / s
+
+
+@dataclass
+class MMFFPipeline:
+    """Raw ``.skeleton`` + ``_rgb.avi`` -> MMFF logits (test-time pre-processing)."""
+
+    cfg: Config
+    model: torch.nn.Module
+    decode_threads: int = 1
+
+    @classmethod
+    def build(cls, positions: Sequence[float] = (0.5,), decode_threads: int = 1,
+              overrides: dict | None = None) -> "MMFFPipeline":
+        from mmff.models import create_model
+
+        cfg = paper_config(positions, overrides)
+        return cls(cfg, create_model(cfg).eval(), decode_threads)
+
+    def load(self, skeleton: str | Path, video: str | Path) -> dict:
+        from mmff.data.transforms import (crop_and_resize, joint_displacement, points_bbox,
+                                          points_to_crop, projection_crop_box)
+        from mmff.data.video import decode_frames_at, frame_index
+
+        d = self.cfg.data
+        x, joints, color = load_skeleton(skeleton, self.cfg)
+        vf = decode_frames_at(video, d.positions, threads=self.decode_threads)
+        t_p = frame_index(np.asarray(d.positions), joints.shape[0])          # (K,)
+        images, j2d = [], []
+        for k, frame in enumerate(vf.frames):  # K <= 5 frames
+            box = projection_crop_box(points_bbox(color[t_p[k]]), vf.width, vf.height,
+                                      train=False, test_margin=d.test_margin)
+            images.append(crop_and_resize(frame, box, d.image_size))
+            j2d.append(points_to_crop(color[t_p[k]], box))
+        return {
+            "skeleton": torch.from_numpy(x)[None],
+            "image": _normalise(np.stack(images), d.mean, d.std)[None],
+            "joints2d": torch.from_numpy(np.stack(j2d))[None],
+            "displacement": torch.from_numpy(joint_displacement(joints, t_p))[None],
+        }
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.model(batch)
+
+    def __call__(self, skeleton, video) -> torch.Tensor:
+        return self.forward(self.load(skeleton, video))
+
+
+@dataclass
+class BaselinePipeline:
+    """Raw files -> ST-GCN + I3D-ResNet-50 late-fusion logits (32 frames at 224x224)."""
+
+    cfg: Config
+    model: LateFusionBaseline
+    decode_threads: int = 1
+    clip_frames: int = CLIP_FRAMES
+    clip_size: int = CLIP_SIZE
+
+    @classmethod
+    def build(cls, variant: str = "full", decode_threads: int = 1, overrides: dict | None = None,
+              clip_frames: int = CLIP_FRAMES, clip_size: int = CLIP_SIZE) -> "BaselinePipeline":
+        from mmff.models import build_skeleton_stream
+        from mmff.models.fusion import skeleton_vector
+
+        cfg = paper_config((0.5,), overrides)
+        stream = build_skeleton_stream(cfg)  # the same ST-GCN as MMFF's skeleton stream
+        model = LateFusionBaseline(stream, stream.out_channels,
+                                   I3DResNet50(cfg.model.num_classes, variant),
+                                   cfg.model.num_classes, to_vector=skeleton_vector).eval()
+        return cls(cfg, model, decode_threads, clip_frames, clip_size)
+
+    def clip_positions(self) -> list[float]:
+        """Centres of ``clip_frames`` equal segments of the video (uniform test sampling)."""
+        n = self.clip_frames
+        return [(i + 0.5) / n for i in range(n)]
+
+    def load(self, skeleton: str | Path, video: str | Path) -> dict:
+        from mmff.data.transforms import crop_and_resize, resized_crop_box
+        from mmff.data.video import decode_frames_at
+
+        x, _, _ = load_skeleton(skeleton, self.cfg)
+        vf = decode_frames_at(video, self.clip_positions(), threads=self.decode_threads)
+        # resize the short side to 256, centre 224 crop (8/7 ratio): one crop+resize per frame
+        size = self.clip_size
+        box = resized_crop_box(vf.width, vf.height, train=False, crop=size,
+                               base=round(size * 256 / 224))
+        frames = np.stack([crop_and_resize(f, box, size) for f in vf.frames])
+        clip = _normalise(frames, self.cfg.data.mean, self.cfg.data.std)       # (T, 3, S, S)
+        return {"skeleton": torch.from_numpy(x)[None], "clip": clip.permute(1, 0, 2, 3)[None]}
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.model(batch)
+
+    def __call__(self, skeleton, video) -> torch.Tensor:
+        return self.forward(self.load(skeleton, video))
+
+
+def _profile(model: torch.nn.Module, batch: dict) -> dict:
+    from mmff.engine.profiling import profile_model
+
+    with torch.inference_mode():
+        return profile_model(model, batch)
+
+
+def _shapes(batch: dict) -> dict:
+    return {k: tuple(v.shape) for k, v in batch.items()}
+
+
+def build_pipelines(s, positions: Sequence[float] = (0.5,)) -> tuple:
+    """(MMFF pipeline, baseline pipeline) for the settings ``s`` (:class:`BenchSettings`)."""
+    torch.manual_seed(0)
+    mmff = MMFFPipeline.build(positions, s.decode_threads, s.model_overrides)
+    base = BaselinePipeline.build(s.i3d_variant, s.decode_threads, s.model_overrides,
+                                  s.clip_frames, s.clip_size)
+    return mmff, base
+
+
+def bench_e2e(samples: dict, s, direct: bool = False,
+              progress: Callable[[str], None] = lambda m: None) -> dict:
+    """Time both pipelines on ``samples`` = ``{key: (skeleton_path, video_path)}`` with the
+    settings ``s`` (:class:`~mmff.engine.benchmarks.BenchSettings`: repeats, warm-up, I3D
+    variant, decoder threads).
+
+    Returns the first sample's figures at the top level (``mmff_s``, ``baseline_s``,
+    ``time_ratio``, ``macs_ratio``, ...) and every sample under ``samples``.
+    """
+    repeats, warmup, variant, decode_threads = s.repeats, s.warmup, s.i3d_variant, s.decode_threads
+    mmff, base = build_pipelines(s)
+    out: dict = {"samples": {}, "variant": variant, "decode_threads": decode_threads,
+                 "goal_time": 5.0, "goal_macs": 6.0}
+    loads: dict = {}
+    for key, (skel, video) in samples.items():
+        progress(f"e2e load {key}")
+        try:
+            bm, bb = mmff.load(skel, video), base.load(skel, video)
+        except (ValueError, OSError) as e:
+            out["samples"][key] = {"error": f"{type(e).__name__}: {e}"}
+            continue
+        loads[key] = (bm, bb,
+                      measure(lambda: mmff.load(skel, video), repeats, warmup),
+                      measure(lambda: base.load(skel, video), repeats, warmup))
+    if not loads:
+        return out
+    first = next(iter(loads))
+    bm, bb = loads[first][0], loads[first][1]
+    for key, (m_b, b_b, _, _) in loads.items():  # the shared-forward argument needs equal shapes
+        if _shapes(m_b) != _shapes(bm) or _shapes(b_b) != _shapes(bb):
+            raise RuntimeError(f"e2e: input shapes of {key} differ from {first}")
+    progress("e2e MACs")
+    pm, pb = _profile(mmff.model, bm), _profile(base.model, bb)
+    progress("e2e forward MMFF")
+    fm = measure(lambda: mmff.forward(bm), repeats, warmup)
+    progress("e2e forward baseline")
+    fb = measure(lambda: base.forward(bb), repeats, warmup)
+    out["forward_s"] = {"mmff": fm.to_dict(), "baseline": fb.to_dict()}
+    for key, (_, _, lm, lb) in loads.items():
+        skel, video = samples[key]
+        ms, bs = lm.median + fm.median, lb.median + fb.median
+        out["samples"][key] = {
+            "skeleton": Path(skel).name, "video": Path(video).name,
+            "mmff_s": ms, "baseline_s": bs, "time_ratio": ratio(bs, ms),
+            "mmff_load_s": lm.median, "baseline_load_s": lb.median,
+            "mmff_forward_s": fm.median, "baseline_forward_s": fb.median,
+            "mmff_macs": pm["macs"], "baseline_macs": pb["macs"],
+            "mmff_gmacs": pm["macs"] / 1e9, "baseline_gmacs": pb["macs"] / 1e9,
+            "macs_ratio": ratio(pb["macs"], pm["macs"]),
+            "mmff_params_m": pm["params"] / 1e6, "baseline_params_m": pb["params"] / 1e6,
+        }
+    if direct:
+        skel, video = samples[first]
+        progress("e2e direct cross-check")
+        dm = measure(lambda: mmff(skel, video), max(1, repeats // 2), 0)
+        db = measure(lambda: base(skel, video), max(1, repeats // 2), 0)
+        out["samples"][first].update(mmff_direct_s=dm.median, baseline_direct_s=db.median)
+    out["stage_breakdown"] = {
+        "MMFF": {"load": loads[first][2].median, "forward": fm.median},
+        f"ST-GCN + I3D-R50 ({variant})": {"load": loads[first][3].median, "forward": fb.median},
+    }
+    out["parts_macs"] = {"mmff": pm["parts"], "baseline": pb["parts"]}
+    top = out["samples"][first]
+    for k in ("mmff_s", "baseline_s", "time_ratio", "macs_ratio", "mmff_gmacs", "baseline_gmacs"):
+        out[k] = top[k]
+    out["description"] = (
+        f"MMFF w/ ST-GCN (300 frames x 2 bodies + Xception 299 on the frame at p = 0.5) vs "
+        f"ST-GCN + I3D-ResNet-50 ('{variant}' inflation) on {base.clip_frames} frames at "
+        f"{base.clip_size}x{base.clip_size}, fused late. Time = load (read .skeleton, decode, crop) + "
+        f"forward, batch 1, torch threads {torch.get_num_threads()}, decoder threads "
+        f"{decode_threads}.")
+    return out

@@ -1,0 +1,159 @@
+"""Model checkpoints: plain dicts that ``torch.load(..., weights_only=True)`` reads.
+
+Format ``mmff/1`` (docs/design.md)::
+
+    {"format": "mmff/1", "config": config_to_dict(cfg), "classes": [...],
+     "state_dict": {name: tensor}, <extra keys: plain data>}
+
+Nothing here ever unpickles arbitrary objects: every load goes through
+``torch.load(weights_only=True)``, so a file holding e.g. a custom class instance is
+refused with a one-line :class:`CheckpointError` instead of running its code.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
+
+import torch
+from torch import nn
+
+from mmff.config import Config, ConfigError, config_from_dict, config_to_dict
+
+__all__ = [
+    "FORMAT", "CheckpointError", "save_checkpoint", "read_checkpoint", "load_checkpoint",
+    "load_stream_weights", "atomic_torch_save", "safe_torch_load", "STREAMS",
+]
+
+FORMAT = "mmff/1"
+#: the stream sub-modules whose state dicts are shared by SkeletonOnly, RGBOnly and MMFF
+STREAMS = ("skeleton_stream", "rgb_stream")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, not an mmff checkpoint, or not safe to load."""
+
+
+def atomic_torch_save(obj: Any, path: str | Path) -> Path:
+    """``torch.save`` to a temp file in the same folder, then ``os.replace`` (atomic)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def safe_torch_load(path: str | Path, map_location: Any = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)`` with one-line errors naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        # torch's message spans many lines; keep the first (it names the refused global).
+        first = str(e).strip().splitlines()
+        why = next((ln for ln in first if "GLOBAL" in ln or "Unsupported" in ln), first[0] if first else "")
+        raise CheckpointError(
+            f"{path}: refused to load (not plain tensors/containers; weights_only=True): {why.strip()}"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, AttributeError) as e:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path}: not a readable torch checkpoint ({msg})") from None
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, cfg: Config, classes: Iterable[str],
+                    **extra: Any) -> Path:
+    """Write ``model`` + its config + class names atomically as a plain ``mmff/1`` dict.
+
+    ``extra`` must be plain data (numbers, strings, lists, dicts, tensors), e.g.
+    ``stage=3, metrics={...}``; it is returned by :func:`load_checkpoint`.
+    """
+    reserved = {"format", "config", "classes", "state_dict"} & set(extra)
+    if reserved:
+        raise ValueError(f"save_checkpoint: extra keys {sorted(reserved)} are reserved")
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    obj = {"format": FORMAT, "config": config_to_dict(cfg), "classes": [str(c) for c in classes],
+           "state_dict": state, **extra}
+    return atomic_torch_save(obj, path)
+
+
+def read_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict:
+    """Load and validate the raw ``mmff/1`` dict (no model is built)."""
+    obj = safe_torch_load(path, map_location)
+    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
+        got = obj.get("format") if isinstance(obj, dict) else type(obj).__name__
+        raise CheckpointError(f"{path}: not an mmff checkpoint (expected format {FORMAT!r}, got {got!r})")
+    for key, tp in (("config", dict), ("classes", list), ("state_dict", dict)):
+        if not isinstance(obj.get(key), tp):
+            raise CheckpointError(f"{path}: checkpoint key {key!r} missing or not a {tp.__name__}")
+    return obj
+
+
+def load_checkpoint(path: str | Path, map_location: Any = "cpu",
+                    model_factory: Optional[Callable[[Config], nn.Module]] = None):
+    """Rebuild the model saved by :func:`save_checkpoint`.
+
+    Returns ``(model, cfg, classes, extra)``; the model is in eval mode. ``model_factory``
+    defaults to :func:`mmff.models.create_model`.
+    """
+    obj = read_checkpoint(path, map_location)
+    try:
+        cfg = config_from_dict(obj["config"])
+    except ConfigError as e:
+        raise CheckpointError(f"{path}: stored config is invalid: {e}") from None
+    if model_factory is None:
+        from mmff.models import create_model as model_factory  # noqa: N813 (lazy: heavy import)
+    model = model_factory(cfg)
+    try:
+        model.load_state_dict(obj["state_dict"])
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()
+        raise CheckpointError(f"{path}: weights do not fit the stored config: {' '.join(first[:2])}") from None
+    model.eval()
+    extra = {k: v for k, v in obj.items() if k not in ("format", "config", "classes", "state_dict")}
+    return model, cfg, list(obj["classes"]), extra
+
+
+def load_stream_weights(model: nn.Module, source: str | Path | dict, streams: Iterable[str] = STREAMS,
+                        strict: bool = True) -> list[str]:
+    """Copy ``<stream>.*`` weights from a checkpoint (path or ``mmff/1`` dict) into ``model``.
+
+    Stage 2 starts an MMFF model from the stage-1 SkeletonOnly and RGBOnly checkpoints:
+    the stream sub-modules have the same state-dict keys in all three models, and the
+    stage-1 classifiers (``head.*``) are dropped (SPEC §3). Only streams present in both
+    the source and ``model`` are copied; with ``strict`` every key of such a stream in
+    ``model`` must be filled. Returns the names of the streams copied.
+    """
+    src = read_checkpoint(source) if not isinstance(source, dict) else source
+    name = str(source) if not isinstance(source, dict) else "checkpoint"
+    sd = src["state_dict"]
+    target = model.state_dict()
+    copied = []
+    for stream in streams:
+        prefix = stream + "."
+        part = {k: v for k, v in sd.items() if k.startswith(prefix)}
+        want = [k for k in target if k.startswith(prefix)]
+        if not part or not want:
+            continue
+        missing = sorted(set(want) - set(part))
+        unexpected = sorted(set(part) - set(want))
+        if strict and (missing or unexpected):
+            raise CheckpointError(
+                f"{name}: {stream} weights do not match the model (missing {missing[:3]}, "
+                f"unexpected {unexpected[:3]}; was it trained with another stream config?)")
+        for k in set(part) & set(want):
+            if part[k].shape != target[k].shape:
+                raise CheckpointError(f"{name}: {k} has shape {tuple(part[k].shape)}, "
+                                      f"model expects {tuple(target[k].shape)}")
+        model.load_state_dict({k: part[k] for k in set(part) & set(want)}, strict=False)
+        copied.append(stream)
+    return copied

@@ -1,0 +1,144 @@
+"""Evaluation: top-1/top-5, per-class accuracy, confusion matrix, figures (paper Fig. 8, 9).
+
+``evaluate(...)`` runs Lightning's predict loop (progress bar, device, precision) over
+``build_dataset(cfg, split, train=False)`` and writes ``results.json``,
+``confusion.png`` and ``per_class.png`` when given an output folder.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import lightning as L
+import numpy as np
+import torch
+from torch import nn
+
+from mmff.config import Config
+from mmff.engine.checkpoint import CheckpointError, load_checkpoint, safe_torch_load
+from mmff.engine.lightning import (DatasetFactory, EpochSeededDataset, MMFFModule, ShardSampler,
+                                   _default_dataset_factory, build_loader, strip_module_prefix)
+from mmff.engine.stages import final_model_path, write_json
+
+__all__ = ["compute_metrics", "predict", "evaluate", "load_for_eval", "mean_std", "summarize_folds"]
+
+
+def compute_metrics(logits: torch.Tensor, labels: torch.Tensor, classes: Sequence[str]) -> dict:
+    """top1, top5, per-class accuracy and the confusion matrix (rows: true, cols: predicted)."""
+    k = len(classes)
+    logits = torch.as_tensor(logits, dtype=torch.float32)
+    labels = torch.as_tensor(labels, dtype=torch.int64)
+    n = int(labels.numel())
+    if n == 0:
+        raise ValueError("evaluation: the split has no samples")
+    pred = logits.argmax(1)
+    topk = logits.topk(min(5, logits.shape[1]), dim=1).indices
+    cm = torch.bincount(labels * k + pred, minlength=k * k).reshape(k, k)
+    support = cm.sum(1)
+    per_class = torch.where(support > 0, cm.diagonal() / support.clamp(min=1), torch.full((k,), float("nan")))
+    return {
+        "top1": float((pred == labels).float().mean()),
+        "top5": float((topk == labels[:, None]).any(1).float().mean()),
+        "per_class": [None if math.isnan(v) else float(v) for v in per_class.tolist()],
+        "support": support.tolist(),
+        "confusion": cm.tolist(),
+        "num_samples": n,
+        "classes": list(classes),
+    }
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and (population, ddof=0 for one value) sample standard deviation."""
+    a = np.asarray([v for v in values if v is not None], dtype=np.float64)
+    if a.size == 0:
+        return float("nan"), float("nan")
+    return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else 0.0
+
+
+def load_for_eval(checkpoint: str | Path, cfg: Optional[Config] = None, model_factory=None):
+    """``(model, cfg, classes)`` from an mmff ``model.pt``, a training folder, or a Lightning
+    ``last.ckpt`` (the latter needs ``cfg``: it does not carry the mmff config)."""
+    p = Path(checkpoint)
+    if p.is_dir():
+        p = final_model_path(p)
+    raw = safe_torch_load(p)
+    if isinstance(raw, dict) and raw.get("format") == "mmff/1":
+        model, ckcfg, classes, _ = load_checkpoint(p, model_factory=model_factory)
+        if cfg is not None:  # data settings from the given config, the model from the checkpoint
+            ckcfg = copy.deepcopy(ckcfg)
+            ckcfg.data = copy.deepcopy(cfg.data)
+        return model, ckcfg, classes
+    if isinstance(raw, dict) and "state_dict" in raw and "pytorch-lightning_version" in raw:
+        if cfg is None:
+            raise CheckpointError(f"{p}: a Lightning checkpoint carries no mmff config; pass --config")
+        if model_factory is None:
+            from mmff.models import create_model as model_factory  # noqa: N813
+        model = model_factory(cfg)
+        try:
+            model.load_state_dict(strip_module_prefix(raw["state_dict"]))
+        except RuntimeError as e:
+            raise CheckpointError(f"{p}: weights do not fit the config: {str(e).splitlines()[0]}") from None
+        return model.eval(), cfg, None
+    raise CheckpointError(f"{p}: neither an mmff model.pt nor a Lightning checkpoint")
+
+
+def predict(model: nn.Module, cfg: Config, dataset, progress: bool = True,
+            accelerator: Optional[str] = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and labels over ``dataset`` in index order (Lightning predict loop)."""
+    from mmff.engine.stages import _quiet_lightning
+    _quiet_lightning()
+    module = MMFFModule(model, cfg, stage=3, num_classes=cfg.model.num_classes)
+    ds = EpochSeededDataset(dataset, int(cfg.train.seed))
+    loader = build_loader(ds, cfg, ShardSampler(len(ds)))
+    trainer = L.Trainer(accelerator=accelerator or cfg.train.accelerator, devices=1, precision=cfg.train.precision,
+                        logger=False, enable_progress_bar=progress, enable_model_summary=False,
+                        enable_checkpointing=False, use_distributed_sampler=False)
+    outs = trainer.predict(module, dataloaders=loader)
+    logits = torch.cat([o["logits"] for o in outs])
+    labels = torch.cat([o["label"] for o in outs])
+    return logits, labels
+
+
+def evaluate(checkpoint: str | Path, cfg: Optional[Config] = None, split: str = "test",
+             out: Optional[str | Path] = None, progress: bool = True,
+             dataset_factory: Optional[DatasetFactory] = None, model_factory=None,
+             accelerator: Optional[str] = None, title: Optional[str] = None) -> dict:
+    """Evaluate a checkpoint on ``split``; with ``out`` write results.json + the two PNGs."""
+    model, cfg, classes = load_for_eval(checkpoint, cfg, model_factory)
+    dataset = (dataset_factory or _default_dataset_factory)(cfg, split, False)
+    ds_classes = list(getattr(dataset, "classes", None) or [])
+    classes = classes or ds_classes or [str(i) for i in range(cfg.model.num_classes)]
+    if ds_classes and ds_classes != classes:
+        raise ValueError(f"{checkpoint}: the checkpoint's classes differ from the dataset's "
+                         f"({len(classes)} vs {len(ds_classes)} classes, first {classes[:2]} vs {ds_classes[:2]})")
+    logits, labels = predict(model, cfg, dataset, progress, accelerator)
+    res = compute_metrics(logits, labels, classes)
+    res.update(checkpoint=str(checkpoint), split=split, dataset=cfg.data.dataset, benchmark=cfg.data.split,
+               fold=cfg.data.fold, model_kind=cfg.model.kind)
+    if out is not None:
+        out = Path(out)
+        write_json(out / "results.json", res)
+        from mmff.engine.figures import plot_confusion, plot_per_class
+        name = title or f"{cfg.name} ({cfg.data.dataset} {cfg.data.split}, {split})"
+        plot_confusion(res["confusion"], classes, out / "confusion.png",
+                       title=f"{name}: top-1 {100 * res['top1']:.1f}%")
+        plot_per_class([0.0 if v is None else v for v in res["per_class"]], classes, out / "per_class.png",
+                       title=f"{name}: per-class accuracy")
+    return res
+
+
+def summarize_folds(results: Sequence[dict]) -> dict:
+    """Mean ± std of top1/top5 over folds (SYSU: 30 splits, SPEC §1.2) + summed confusion."""
+    out: dict[str, Any] = {"num_folds": len(results), "folds": [
+        {"fold": r.get("fold"), "top1": r["top1"], "top5": r["top5"], "num_samples": r["num_samples"]}
+        for r in results]}
+    for key in ("top1", "top5"):
+        m, s = mean_std([r[key] for r in results])
+        out[key] = {"mean": m, "std": s}
+    if results:
+        # paper Fig. 8 sums the confusion matrices over all folds
+        out["confusion"] = np.sum([np.asarray(r["confusion"]) for r in results], axis=0).tolist()
+        out["classes"] = results[0]["classes"]
+    return out

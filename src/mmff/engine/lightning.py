@@ -1,0 +1,358 @@
+"""Lightning glue: the training module, the data module and an exactly resumable loader.
+
+The model stays a plain ``nn.Module`` (``forward(batch) -> logits``); :class:`MMFFModule`
+only adds the loss (cross-entropy), the metrics, the optimiser (Adam, lr x0.1 every 10
+epochs, SPEC §3) and the stage-2 freezing. Lightning does the rest: checkpointing,
+logging, DDP, precision, gradient clipping, early stopping.
+
+Exact mid-epoch resume (same weights as an uninterrupted run, on CPU):
+
+* :class:`ResumableSampler` draws the epoch's permutation from ``(seed, epoch)`` only and,
+  after a restart, skips the batches the checkpoint had already trained on; it yields
+  ``(epoch, index)`` keys and shards them over DDP ranks itself.
+* :class:`EpochSeededDataset` seeds the global torch / numpy / python RNGs from
+  ``(seed, epoch, index)`` around each ``__getitem__`` and restores them afterwards, so a
+  sample's augmentation depends on nothing else: not on the order of fetching, the
+  loader's prefetching, the number of workers or a restart. This holds for
+  ``num_workers > 0`` too (the key travels to the worker).
+* :class:`ResumableDataLoader` implements ``state_dict``/``load_state_dict`` so Lightning
+  stores ``(epoch, batches done)`` in its checkpoint and hands it back on resume.
+* :class:`MMFFModule` stores the global RNG states (dropout etc.) in every checkpoint and
+  restores them on resume.
+"""
+from __future__ import annotations
+
+import os
+import random
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Optional, Sequence
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler
+from torchmetrics.classification import MulticlassAccuracy
+
+from mmff.config import Config
+
+__all__ = [
+    "MMFFModule", "MMFFDataModule", "ResumableSampler", "ShardSampler", "EpochSeededDataset",
+    "ResumableDataLoader", "sample_seed", "freeze_streams", "collect_rng_states", "set_rng_states",
+    "build_loader",
+]
+
+DatasetFactory = Callable[[Config, str, bool], Dataset]
+
+
+# --------------------------------------------------------------------------- RNG
+def sample_seed(seed: int, epoch: int, index: int) -> int:
+    """A 32-bit seed that depends only on (run seed, epoch, sample index)."""
+    return int(np.random.SeedSequence([seed & 0xFFFFFFFF, epoch, index]).generate_state(1)[0])
+
+
+def collect_rng_states() -> dict:
+    """Global torch / numpy / python RNG states as plain data (``weights_only`` loadable)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, pystate, pygauss = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "gauss": float(gauss)},
+        "python": {"version": version, "state": list(pystate), "gauss": pygauss},
+    }
+
+
+def set_rng_states(states: dict) -> None:
+    """Inverse of :func:`collect_rng_states`."""
+    torch.set_rng_state(states["torch"])
+    n = states["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    p = states["python"]
+    random.setstate((p["version"], tuple(p["state"]), p["gauss"]))
+
+
+@contextmanager
+def _seeded(seed: int):
+    """Run a block with seeded global RNGs, then put the previous states back."""
+    t, n, p = torch.get_rng_state(), np.random.get_state(), random.getstate()
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        torch.set_rng_state(t)
+        np.random.set_state(n)
+        random.setstate(p)
+
+
+# --------------------------------------------------------------------------- data
+class EpochSeededDataset(Dataset):
+    """Wraps a dataset; ``ds[(epoch, index)]`` is ``inner[index]`` drawn with RNGs seeded by
+    :func:`sample_seed`, so augmentation is a pure function of (seed, epoch, index)."""
+
+    def __init__(self, inner: Dataset, seed: int) -> None:
+        self.inner = inner
+        self.seed = int(seed)
+        self.classes = getattr(inner, "classes", None)
+
+    def __len__(self) -> int:
+        return len(self.inner)  # type: ignore[arg-type]
+
+    def __getitem__(self, key):
+        epoch, index = key if isinstance(key, tuple) else (0, key)
+        seed = sample_seed(self.seed, int(epoch), int(index))
+        with _seeded(seed):
+            _seed_dataset_rng(self.inner, seed)
+            return self.inner[int(index)]
+
+
+def _seed_dataset_rng(ds: Dataset, seed: int) -> None:
+    """Datasets that draw from their own generator instead of the global RNGs get it reseeded.
+
+    Protocol: ``ds.set_item_seed(seed)``. ``PreparedDataset`` keeps a per-process
+    ``numpy.random.Generator`` (``_gen``, created from ``torch.initial_seed()`` for the
+    process ``_rng_pid``); until it offers ``set_item_seed`` we replace that generator here.
+    """
+    if hasattr(ds, "set_item_seed"):
+        ds.set_item_seed(seed)
+    elif hasattr(ds, "_gen") and hasattr(ds, "_rng_pid"):
+        ds._gen = np.random.default_rng(seed)
+        ds._rng_pid = os.getpid()
+
+
+class ShardSampler(Sampler):
+    """Deterministic evaluation order, sharded over ranks without padding (no duplicates)."""
+
+    def __init__(self, n: int, num_replicas: int = 1, rank: int = 0) -> None:
+        self.n, self.num_replicas, self.rank = n, num_replicas, rank
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return ((self.epoch, i) for i in range(self.rank, self.n, self.num_replicas))
+
+    def __len__(self) -> int:
+        return len(range(self.rank, self.n, self.num_replicas))
+
+
+class ResumableSampler(Sampler):
+    """Shuffled training order from ``(seed, epoch)``, sharded over DDP ranks, resumable.
+
+    Like ``DistributedSampler`` (pads to a multiple of the number of ranks so every rank
+    runs the same number of steps), but yields ``(epoch, index)`` keys and can skip the
+    first ``skip`` samples of the current epoch once (after a mid-epoch restart).
+    """
+
+    def __init__(self, n: int, seed: int, shuffle: bool = True, num_replicas: int = 1, rank: int = 0) -> None:
+        if n <= 0:
+            raise ValueError("ResumableSampler: the training set is empty")
+        self.n, self.seed, self.shuffle = n, int(seed), shuffle
+        self.num_replicas, self.rank = num_replicas, rank
+        self.epoch = 0
+        self.skip = 0
+        self.per_rank = -(-n // num_replicas)
+
+    def set_epoch(self, epoch: int) -> None:
+        if epoch != self.epoch:
+            self.skip = 0  # a pending skip belongs to the epoch it was loaded for
+        self.epoch = epoch
+
+    def order(self) -> list[int]:
+        if self.shuffle:
+            g = torch.Generator().manual_seed(self.seed + 1_000_003 * self.epoch)
+            idx = torch.randperm(self.n, generator=g).tolist()
+        else:
+            idx = list(range(self.n))
+        total = self.per_rank * self.num_replicas
+        idx += idx[: total - len(idx)] if total > len(idx) else []
+        while len(idx) < total:  # tiny sets on many ranks
+            idx += idx[: total - len(idx)]
+        return idx[self.rank:total:self.num_replicas]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        skip, self.skip = self.skip, 0  # one-shot
+        epoch = self.epoch
+        return ((epoch, i) for i in self.order()[skip:])
+
+    def __len__(self) -> int:
+        return self.per_rank
+
+
+class ResumableDataLoader(DataLoader):
+    """A DataLoader Lightning treats as stateful: it saves ``(epoch, batches done)``.
+
+    ``progress`` returns how many batches of the current epoch have been trained on (the
+    trainer's progress counter, not the loader's fetch count, which runs ahead because
+    Lightning prefetches).
+    """
+
+    def __init__(self, *args, progress: Callable[[], int], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._progress = progress
+
+    def state_dict(self) -> dict:
+        return {"epoch": int(self.sampler.epoch), "batches_done": int(self._progress())}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.sampler.set_epoch(int(state["epoch"]))
+        self.sampler.skip = int(state["batches_done"]) * int(self.batch_size)
+
+
+def build_loader(dataset: Dataset, cfg: Config, sampler: Sampler, loader_cls=DataLoader,
+                 batch_size: Optional[int] = None, **kwargs) -> DataLoader:
+    """DataLoader with the config's workers; pinned memory only when CUDA is used."""
+    workers = int(cfg.data.num_workers)
+    use_cuda = torch.cuda.is_available() and cfg.train.accelerator in ("auto", "gpu", "cuda")
+    extra: dict[str, Any] = {}
+    if workers > 0:
+        extra.update(persistent_workers=True, prefetch_factor=int(cfg.train.prefetch_factor))
+    return loader_cls(dataset, batch_size=batch_size or cfg.data.batch_size, sampler=sampler,
+                      num_workers=workers, pin_memory=use_cuda,
+                      # a private generator: the loader's base-seed draw must not consume the
+                      # global RNG (it would shift dropout after a resume)
+                      generator=torch.Generator().manual_seed(int(cfg.train.seed)), **extra, **kwargs)
+
+
+def _default_dataset_factory(cfg: Config, subset: str, train: bool) -> Dataset:
+    from mmff.data.datasets import build_dataset  # lazy: data layer is heavy to import
+    return build_dataset(cfg, subset, train)
+
+
+class MMFFDataModule(L.LightningDataModule):
+    """Train / validation loaders over ``build_dataset(cfg, subset, train)``."""
+
+    def __init__(self, cfg: Config, dataset_factory: Optional[DatasetFactory] = None,
+                 train_subset: str = "train", val_subset: str = "test") -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.dataset_factory = dataset_factory or _default_dataset_factory
+        self.train_subset, self.val_subset = train_subset, val_subset
+        self.train_set: Optional[Dataset] = None
+        self.val_set: Optional[Dataset] = None
+
+    @property
+    def classes(self) -> list[str]:
+        self.setup("fit")
+        return list(getattr(self.train_set, "classes", None) or [])
+
+    def setup(self, stage: str = "fit") -> None:
+        if self.train_set is None:
+            self.train_set = self.dataset_factory(self.cfg, self.train_subset, True)
+            self.val_set = self.dataset_factory(self.cfg, self.val_subset, False)
+
+    def _world(self) -> tuple[int, int]:
+        t = self.trainer
+        return (t.world_size, t.global_rank) if t is not None else (1, 0)
+
+    def train_dataloader(self) -> DataLoader:
+        world, rank = self._world()
+        seed = int(self.cfg.train.seed)
+        ds = EpochSeededDataset(self.train_set, seed)
+        sampler = ResumableSampler(len(ds), seed, shuffle=True, num_replicas=world, rank=rank)
+
+        def progress() -> int:
+            return self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
+
+        return build_loader(ds, self.cfg, sampler, ResumableDataLoader, progress=progress)
+
+    def val_dataloader(self) -> DataLoader:
+        world, rank = self._world()
+        ds = EpochSeededDataset(self.val_set, int(self.cfg.train.seed))
+        return build_loader(ds, self.cfg, ShardSampler(len(ds), world, rank))
+
+
+# --------------------------------------------------------------------------- module
+def freeze_streams(model: nn.Module) -> list[nn.Module]:
+    """Stage 2 (SPEC §3): the two streams are frozen (no gradients, batch-norm statistics kept)."""
+    streams = list(model.stream_modules()) if hasattr(model, "stream_modules") else []
+    for m in streams:
+        m.requires_grad_(False)
+        m.eval()
+    return streams
+
+
+class MMFFModule(L.LightningModule):
+    """Cross-entropy training of any mmff model for one stage.
+
+    ``stage`` 2 freezes ``model.stream_modules()``; the learning rate is
+    ``cfg.train.stage_lr.get(stage, cfg.train.lr)``, decayed by ``lr_gamma`` every
+    ``lr_step`` epochs (StepLR; SPEC §3: Adam, 1e-4, x0.1 every 10 epochs).
+    """
+
+    def __init__(self, model: nn.Module, cfg: Config, stage: int = 1, num_classes: Optional[int] = None) -> None:
+        super().__init__()
+        self.model = model
+        self.cfg = cfg
+        self.stage = int(stage)
+        self._frozen = freeze_streams(model) if self.stage == 2 else []
+        c = int(num_classes or cfg.model.num_classes)
+        self.val_top1 = MulticlassAccuracy(num_classes=c, top_k=1, average="micro")
+        self.val_top5 = MulticlassAccuracy(num_classes=c, top_k=min(5, c), average="micro")
+
+    # keep frozen streams in eval mode whatever Lightning switches (batch-norm stats, dropout)
+    def train(self, mode: bool = True):
+        super().train(mode)
+        for m in self._frozen:
+            m.eval()
+        return self
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        return self.model(batch)
+
+    def _batch_size(self, batch: dict) -> int:
+        return int(batch["label"].shape[0])
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        logits = self.model(batch)
+        loss = F.cross_entropy(logits, batch["label"])
+        acc = (logits.argmax(1) == batch["label"]).float().mean()
+        bs = self._batch_size(batch)
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=bs, sync_dist=True)
+        self.log("train/acc", acc, on_step=False, on_epoch=True, batch_size=bs, sync_dist=True)
+        return loss
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        logits = self.model(batch)
+        loss = F.cross_entropy(logits, batch["label"])
+        bs = self._batch_size(batch)
+        self.val_top1.update(logits, batch["label"])
+        self.val_top5.update(logits, batch["label"])
+        self.log("val/loss", loss, on_epoch=True, batch_size=bs, sync_dist=True)
+        self.log("val/top1", self.val_top1, on_epoch=True, prog_bar=True)
+        self.log("val/top5", self.val_top5, on_epoch=True)
+
+    def predict_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> dict:
+        return {"logits": self.model(batch).float().cpu(), "label": batch["label"].cpu(),
+                "index": batch["index"].cpu() if "index" in batch else None}
+
+    def configure_optimizers(self):
+        t = self.cfg.train
+        lr = float(t.stage_lr.get(self.stage, t.lr))
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError(f"stage {self.stage}: the model has no trainable parameters")
+        if t.optimizer == "adam":
+            opt = torch.optim.Adam(params, lr=lr, weight_decay=t.weight_decay)
+        else:
+            opt = torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=t.weight_decay)
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=t.lr_step, gamma=t.lr_gamma)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
+
+    # RNG states travel with every checkpoint so a resumed run draws the same dropout masks
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["mmff_rng"] = collect_rng_states()
+        checkpoint["mmff_stage"] = self.stage
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "mmff_rng" in checkpoint:
+            set_rng_states(checkpoint["mmff_rng"])
+
+
+def strip_module_prefix(state_dict: dict, prefix: str = "model.") -> dict:
+    """Lightning checkpoint ``state_dict`` -> the plain model's (drops metric states)."""
+    return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}

@@ -1,0 +1,382 @@
+"""``mmff table``: every paper table (2, 4, 5, 6, 7) and Fig. 7 as one resumable command.
+
+A table is a list of rows; each row names its config file in ``configs/<folder>/``
+(configs/README.md maps rows to files). A run is (row, column, seed):
+
+* NTU-60: columns Cross-Subject (``ntu60_xsub/<file>``) and Cross-View (the same file with
+  ``data.split=xview``).
+* SYSU: columns Setting-1 / Setting-2 (``sysu/setting{1,2}/<file>``); the seed index is also
+  the fold (``data.fold``), so ``--seeds 30`` gives the paper's 30 splits.
+* Any other prepared dataset (the synthetic SynthHOI, NTU-120): one column; the row is the
+  small ``--base`` config (default ``demo``) plus the row's *ablation switches* read from its
+  NTU file (:data:`SWITCHES`), so every row differs from the base only where the paper's row
+  does.
+
+Each run trains the stages (:func:`~mmff.engine.stages.run_stages`, stage-1 streams shared
+between rows that have the same streams) and evaluates the final model on the test subset
+into ``OUT/<row>/<column>/seed<k>/results.json``. Finished runs are skipped, so a killed
+``mmff table`` continues where it stopped. Results print in the paper's layout (mean ± std
+over seeds, the paper's number beside), plus ``table<ID>.md`` and ``table<ID>.json``.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from mmff.config import Config, ConfigError, _merge, config_to_dict, find_config, load_config
+
+__all__ = ["TABLES", "SWITCHES", "TableSpec", "Row", "Run", "plan_table", "run_table", "format_table",
+           "detect_dataset", "FIG7_POSITIONS"]
+
+#: the keys a paper row changes (Tables 4-7, Fig. 7; SPEC §2.4)
+SWITCHES = (
+    "model.kind", "model.skeleton.backbone", "model.skeleton.rnn_layers", "model.rgb.self_attention",
+    "model.rgb.skeleton_attention", "model.fusion.type", "data.positions", "data.skeleton_augment",
+    "data.projection_crop",
+)
+FIG7_POSITIONS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+
+
+@dataclass
+class Row:
+    label: str
+    file: str                       # config file name in the dataset folder (configs/README.md)
+    group: str = ""                 # e.g. the backbone block of Table 6
+    paper: dict = field(default_factory=dict)  # column id -> accuracy (%) the paper reports
+    paper_params: Optional[str] = None
+    paper_gmacs: Optional[str] = None
+    set: dict = field(default_factory=dict)     # extra overrides (Fig. 7 positions)
+
+
+@dataclass
+class TableSpec:
+    id: str
+    title: str
+    rows: list
+    complexity: bool = False        # add measured params / GMACs (Tables 2, 4)
+    sweep: Optional[list] = None    # Fig. 7: frame positions
+
+
+def _p(xsub=None, xview=None, s1=None, s2=None) -> dict:
+    return {k: v for k, v in (("xsub", xsub), ("xview", xview), ("setting1", s1), ("setting2", s2)) if v is not None}
+
+
+TABLES: dict[str, TableSpec] = {
+    "2": TableSpec("2", "Table 2: accuracy and complexity (params, GMACs)", [
+        Row("ST-GCN", "stgcn", "S", _p(81.5, 88.3, 78.6, 79.8), "3.1M", "16.2G"),
+        Row("Xception", "xception", "R", _p(49.9, 50.2, 52.2, 55.4), "22.86M", "8.42G"),
+        Row("MMFF w/ Bi-LSTM", "mmff_bilstm", "S+R", _p(85.4, 91.6, 80.9, 82.6), "27.4M", "15.3G"),
+        Row("MMFF w/ ST-GCN", "mmff_stgcn", "S+R", _p(89.6, 96.3, 85.3, 87.1), "29.1M", "24.5G"),
+    ], complexity=True),
+    "4": TableSpec("4", "Table 4: number of RGB frames", [
+        Row("1 frame (50%)", "mmff_stgcn", "", _p(89.6, 96.3), "29.1M"),
+        Row("3 frames (30, 50, 70%)", "mmff_stgcn_3frames", "", _p(90.1, 96.6), "90.1M"),
+        Row("5 frames (30..70%)", "mmff_stgcn_5frames", "", _p(90.3, 96.3), "134.9M"),
+    ], complexity=True),
+    "5": TableSpec("5", "Table 5: data enhancement (skeleton augmentation, projection crop)", [
+        Row("ST-GCN", "stgcn", "", _p(81.5, 88.3, 78.6, 79.8)),
+        Row("ST-GCN w/ Data Augmentation", "stgcn_augment", "", _p(82.3, 89.6, 80.4, 81.2)),
+        Row("Xception", "xception", "", _p(49.9, 50.2, 52.2, 55.4)),
+        Row("Xception w/ Projection Crop", "xception_projcrop", "", _p(65.4, 70.8, 62.4, 65.7)),
+        Row("MMFF w/o Data Enhancement", "mmff_stgcn_wo_enhancement", "", _p(83.0, 90.8, 80.6, 81.4)),
+        Row("MMFF w/o Data Augmentation", "mmff_stgcn_wo_augmentation", "", _p(88.9, 95.2, 83.7, 85.1)),
+        Row("MMFF w/o Projection Crop", "mmff_stgcn_wo_projcrop", "", _p(85.3, 93.4, 84.3, 85.6)),
+        Row("MMFF", "mmff_stgcn", "", _p(89.6, 96.3, 85.3, 87.1)),
+    ]),
+    "6": TableSpec("6", "Table 6: attention modules and late fusion", [
+        Row("Baseline", "bilstm", "Bi-LSTM", _p(72.3, 79.4, 72.3, 72.8)),
+        Row("RGB only (Xception + attention)", "xception_attention", "Bi-LSTM"),
+        Row("MMFF w/o Skeleton-Attention", "mmff_bilstm_wo_skeleton_attention", "Bi-LSTM", _p(80.3, 85.5, 75.7, 77.5)),
+        Row("MMFF w/o Self-Attention", "mmff_bilstm_wo_self_attention", "Bi-LSTM", _p(81.2, 87.4, 77.3, 78.4)),
+        Row("MMFF-Decision Fusion", "mmff_bilstm_decision_fusion", "Bi-LSTM", _p(81.0, 86.9, 90.3, 81.2)),
+        Row("MMFF-Sum Fusion", "mmff_bilstm_sum_fusion", "Bi-LSTM", _p(83.0, 89.9, 80.3, 80.9)),
+        Row("MMFF", "mmff_bilstm", "Bi-LSTM", _p(85.4, 91.6, 80.9, 82.6)),
+        Row("Baseline", "stgcn", "ST-GCN", _p(81.5, 88.3, 78.6, 79.8)),
+        Row("RGB only (Xception + attention)", "xception_attention", "ST-GCN"),
+        Row("MMFF w/o Skeleton-Attention", "mmff_stgcn_wo_skeleton_attention", "ST-GCN", _p(84.2, 92.5, 82.0, 83.3)),
+        Row("MMFF w/o Self-Attention", "mmff_stgcn_wo_self_attention", "ST-GCN", _p(86.4, 94.1, 82.2, 84.6)),
+        Row("MMFF-Decision Fusion", "mmff_stgcn_decision_fusion", "ST-GCN", _p(87.2, 94.4, 84.5, 85.1)),
+        Row("MMFF-Sum Fusion", "mmff_stgcn_sum_fusion", "ST-GCN"),
+        Row("MMFF", "mmff_stgcn", "ST-GCN", _p(89.6, 96.3, 85.3, 87.1)),
+    ]),
+    "7": TableSpec("7", "Table 7: RNN backbones of the skeleton stream (skeleton only)", [
+        Row("single Bi-GRU", "bigru_1layer", "", _p(66.9, 73.8, 70.7, 71.1)),
+        Row("double Bi-GRU", "bigru_2layer", "", _p(69.8, 77.6, 71.6, 72.0)),
+        Row("triple Bi-GRU", "bigru_3layer", "", _p(72.1, 78.9, 72.1, 72.6)),
+        Row("single LSTM", "lstm_1layer", "", _p(64.6, 70.2, 62.1, 63.2)),
+        Row("double LSTM", "lstm_2layer", "", _p(66.8, 72.1, 64.9, 65.8)),
+        Row("triple LSTM", "lstm_3layer", "", _p(67.0, 72.1, 64.9, 65.8)),
+        Row("single Bi-LSTM", "bilstm_1layer", "", _p(67.7, 73.7, 69.3, 70.9)),
+        Row("double Bi-LSTM", "bilstm_2layer", "", _p(70.6, 76.5, 71.9, 72.4)),
+        Row("triple Bi-LSTM", "bilstm_3layer", "", _p(72.3, 79.4, 72.3, 72.8)),
+    ]),
+    "fig7": TableSpec("fig7", "Fig. 7: accuracy vs. position p of the single RGB frame", [
+        Row(f"p = {p:.1f}", f, g, set={"data": {"positions": [p]}})
+        for f, g in (("mmff_bilstm", "Bi-LSTM"), ("mmff_stgcn", "ST-GCN")) for p in FIG7_POSITIONS
+    ], sweep=FIG7_POSITIONS),
+}
+
+#: dataset -> [(column id, header, config folder, overrides)]
+COLUMNS = {
+    "ntu60": [("xsub", "Cross-Subject", "ntu60_xsub", {}),
+              ("xview", "Cross-View", "ntu60_xsub", {"data": {"split": "xview"}})],
+    "sysu": [("setting1", "Setting-1", "sysu/setting1", {}), ("setting2", "Setting-2", "sysu/setting2", {})],
+}
+SWITCH_SOURCE = "ntu60_xsub"  # where the ablation switches of a row are read for other datasets
+
+
+@dataclass
+class Run:
+    row: Row
+    column: str
+    header: str
+    seed: int
+    cfg: Config
+    dir: Path
+
+    def describe(self) -> str:
+        return f"{self.row.group + ': ' if self.row.group else ''}{self.row.label} | {self.header} | seed {self.seed}"
+
+
+def detect_dataset(data: Optional[str | Path]) -> Optional[str]:
+    """The ``dataset`` field of a prepared folder's index.json (None if unknown)."""
+    if data is None:
+        return None
+    f = Path(data) / "index.json"
+    if not f.is_file():
+        raise FileNotFoundError(f"{f}: not a prepared folder (run mmff prepare ... --out {data})")
+    try:
+        with open(f) as fh:
+            index = json.load(fh)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{f}: not valid JSON ({e})") from None
+    ds = index.get("dataset")
+    if ds == "synth" or (ds in ("ntu60", "ntu120") and index.get("class_source") == "classes.txt"
+                         and index.get("num_classes") not in (60, 120)):
+        return "synth"  # the generator writes NTU files with its own classes.txt (not 60/120 NTU actions)
+    return ds
+
+
+def _get(d: dict, dotted: str):
+    for k in dotted.split("."):
+        d = d[k]
+    return d
+
+
+def _nest(dotted: str, value) -> dict:
+    out: dict = {}
+    cur = out
+    parts = dotted.split(".")
+    for k in parts[:-1]:
+        cur = cur.setdefault(k, {})
+    cur[parts[-1]] = value
+    return out
+
+
+def row_switches(file: str) -> dict:
+    """The ablation switches of a row, read from its NTU config file."""
+    d = config_to_dict(load_config(f"{SWITCH_SOURCE}/{file}"))
+    over: dict = {}
+    for key in SWITCHES:
+        over = _merge(over, _nest(key, _get(d, key)))
+    return over
+
+
+def _scale_epochs(cfg: Config, scale: float) -> None:
+    if scale != 1.0:
+        cfg.train.epochs = {k: max(1, int(round(v * scale))) for k, v in cfg.train.epochs.items()}
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower()
+
+
+def plan_table(table: str, data: Optional[str | Path] = None, out: str | Path = "runs/tables", seeds: int = 3,
+               dataset: Optional[str] = None, base: str = "demo", epochs_scale: float = 1.0,
+               overrides: Optional[dict] = None, rows: Optional[Sequence[str]] = None) -> list[Run]:
+    """All (row, column, seed) runs of ``table`` with their configs and output folders."""
+    if table not in TABLES:
+        raise ValueError(f"table {table!r}: expected one of {', '.join(TABLES)}")
+    spec = TABLES[table]
+    dataset = dataset or detect_dataset(data)
+    if dataset is None:
+        raise ValueError("table: pass --data DIR (a prepared folder) so the dataset is known")
+    out = Path(out) / f"table{table}"
+    picked = [r for r in spec.rows if not rows or any(s.lower() in f"{r.group} {r.label} {r.file}".lower() for s in rows)]
+    if not picked:
+        raise ValueError(f"table {table}: no row matches {list(rows or [])}")
+    data_over = {"data": {"root": str(Path(data).resolve())}} if data is not None else {}
+    runs = []
+    for row in picked:
+        if dataset in COLUMNS:
+            cols = [(cid, head, lambda folder=folder, o=o: _merge(_read_row(folder, row.file), o))
+                    for cid, head, folder, o in COLUMNS[dataset]]
+        else:
+            cols = [(dataset, dataset, lambda: _merge(_read_base(base), row_switches(row.file)))]
+        for cid, head, make in cols:
+            for k in range(seeds):
+                d = _merge(make(), row.set)
+                d = _merge(d, data_over)
+                d = _merge(d, {"train": {"seed": int(d.get("train", {}).get("seed", 0)) + k}})
+                if dataset == "sysu":
+                    d = _merge(d, {"data": {"fold": k}})  # SYSU: one fold per repetition (SPEC §1.2)
+                if overrides:
+                    d = _merge(d, overrides)
+                try:
+                    cfg = _config(d)
+                except ConfigError as e:
+                    raise ConfigError(f"table {table}, row {row.label!r}: {e}") from None
+                _scale_epochs(cfg, epochs_scale)
+                name = _slug(f"{row.group}_{row.file}" if row.group else row.file)
+                if row.set:
+                    name += "_" + _slug(row.label)
+                runs.append(Run(row, cid, head, k, cfg, out / name / cid / f"seed{k}"))
+    return runs
+
+
+def _config(d: dict) -> Config:
+    from mmff.config import config_from_dict
+    return config_from_dict(d)
+
+
+def _read_row(folder: str, file: str) -> dict:
+    return config_to_dict(load_config(f"{folder}/{file}"))
+
+
+def _read_base(base: str) -> dict:
+    try:
+        return config_to_dict(load_config(base))
+    except ConfigError as e:
+        raise ConfigError(f"{e} (the base config for this dataset; pass --base)") from None
+
+
+def _run_one(run: Run, stage1_dir: Path, progress: bool, dataset_factory, model_factory, devices) -> dict:
+    from mmff.engine.evaluation import evaluate
+    from mmff.engine.stages import final_model_path, run_stages
+    res_file = run.dir / "results.json"
+    if res_file.is_file():
+        return json.loads(res_file.read_text())
+    run_stages(run.cfg, run.dir, resume=True, stage1_dir=stage1_dir / run.column, progress=progress,
+               dataset_factory=dataset_factory, model_factory=model_factory, devices=devices)
+    return evaluate(final_model_path(run.dir), run.cfg, split="test", out=run.dir, progress=progress,
+                    dataset_factory=dataset_factory, model_factory=model_factory)
+
+
+def run_table(table: str, data: Optional[str | Path] = None, out: str | Path = "runs/tables", seeds: int = 3,
+              dataset: Optional[str] = None, base: str = "demo", epochs_scale: float = 1.0,
+              overrides: Optional[dict] = None, rows: Optional[Sequence[str]] = None, dry_run: bool = False,
+              progress: bool = True, dataset_factory=None, model_factory=None, devices=1,
+              echo: Callable[[str], Any] = print) -> dict:
+    """Run (or with ``dry_run`` list) every run of ``table``; returns the table as a dict."""
+    runs = plan_table(table, data, out, seeds, dataset, base, epochs_scale, overrides, rows)
+    root = Path(out) / f"table{table}"
+    if dry_run:
+        for r in runs:
+            status = "done" if (r.dir / "results.json").is_file() else "todo"
+            echo(f"[{status}] {r.describe():70s} {r.dir}  epochs={r.cfg.train.epochs}")
+        return {"table": table, "runs": [{"row": r.row.label, "group": r.row.group, "column": r.column,
+                                          "seed": r.seed, "dir": str(r.dir),
+                                          "done": (r.dir / "results.json").is_file()} for r in runs]}
+    from tqdm.auto import tqdm
+    results = []
+    bar = tqdm(runs, desc=f"table {table}", unit="run", disable=not progress)
+    for r in bar:
+        bar.set_postfix_str(r.describe()[:60])
+        res = _run_one(r, root / "_stage1", progress=False, dataset_factory=dataset_factory,
+                       model_factory=model_factory, devices=devices)
+        results.append((r, res))
+    table_out = _collect(TABLES[table], results)
+    if TABLES[table].complexity:
+        _add_complexity(table_out, runs)
+    from mmff.engine.stages import write_json
+    text = format_table(table_out)
+    write_json(root / f"table{table}.json", table_out)
+    (root / f"table{table}.md").write_text(text + "\n")
+    if TABLES[table].sweep:
+        _plot_sweep(table_out, root / f"table{table}.png")
+    echo(text)
+    return table_out
+
+
+def _collect(spec: TableSpec, results: list) -> dict:
+    from mmff.engine.evaluation import mean_std
+    rows: dict[tuple, dict] = {}
+    columns: dict[str, str] = {}
+    for run, res in results:
+        key = (run.row.group, run.row.label, run.row.file)
+        row = rows.setdefault(key, {"group": run.row.group, "label": run.row.label, "file": run.row.file,
+                                    "paper": run.row.paper, "paper_params": run.row.paper_params,
+                                    "paper_gmacs": run.row.paper_gmacs, "set": run.row.set, "results": {}})
+        columns[run.column] = run.header
+        row["results"].setdefault(run.column, []).append(res["top1"])
+    for row in rows.values():
+        row["mean_std"] = {c: mean_std(v) for c, v in row["results"].items()}
+    return {"table": spec.id, "title": spec.title, "columns": columns, "rows": list(rows.values()),
+            "sweep": spec.sweep}
+
+
+def _add_complexity(table_out: dict, runs: list[Run]) -> None:
+    from mmff.engine.profiling import profile_config
+    seen: dict[tuple, dict] = {}
+    for r in runs:
+        key = (r.row.group, r.row.label, r.row.file)
+        if key not in seen:
+            prof = profile_config(r.cfg)
+            seen[key] = {"params": int(prof["params"]), "macs": int(prof["macs"])}
+    for row in table_out["rows"]:
+        row.update(seen.get((row["group"], row["label"], row["file"]), {}))
+
+
+def _fmt(ms) -> str:
+    m, s = ms
+    return "—" if m != m else f"{100 * m:.1f} ± {100 * s:.1f}"
+
+
+def format_table(t: dict) -> str:
+    """Markdown in the paper's layout: ours (mean ± std over seeds) beside the paper's value."""
+    cols = list(t["columns"].items())
+    head = ["Backbone"] if any(r["group"] for r in t["rows"]) else []
+    head += ["Method"] + [f"{h} (ours)" for _, h in cols] + [f"{h} (paper)" for c, h in cols if c in
+                                                           ("xsub", "xview", "setting1", "setting2")]
+    paper_cols = [c for c, _ in cols if c in ("xsub", "xview", "setting1", "setting2")]
+    if not paper_cols:  # synthetic data: show the paper's NTU cross-subject figure for reference
+        head.append("paper (NTU xsub)")
+    complexity = any("params" in r for r in t["rows"])
+    if complexity:
+        head += ["Params", "GMACs", "paper Params", "paper GMACs"]
+    lines = [f"**{t['title']}** (top-1 %, mean ± std over seeds)", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    last_group = None
+    for r in t["rows"]:
+        cells = []
+        if head[0] == "Backbone":
+            cells.append(r["group"] if r["group"] != last_group else "")
+            last_group = r["group"]
+        cells.append(r["label"])
+        cells += [_fmt(r["mean_std"].get(c, (float("nan"), 0))) for c, _ in cols]
+        if paper_cols:
+            cells += [f"{r['paper'][c]:.1f}" if c in r["paper"] else "—" for c in paper_cols]
+        else:
+            cells.append(f"{r['paper']['xsub']:.1f}" if "xsub" in r["paper"] else "—")
+        if complexity:
+            cells += [f"{r.get('params', 0) / 1e6:.2f}M", f"{r.get('macs', 0) / 1e9:.2f}",
+                      r.get("paper_params") or "—", r.get("paper_gmacs") or "—"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _plot_sweep(t: dict, path: Path) -> None:
+    from mmff.engine.figures import plot_frame_position
+    col = next(iter(t["columns"]))
+    series: dict[str, tuple[list, list]] = {}
+    positions = t["sweep"]
+    for group in dict.fromkeys(r["group"] for r in t["rows"]):
+        by_p = {r["set"]["data"]["positions"][0]: r["mean_std"].get(col) for r in t["rows"] if r["group"] == group}
+        ps = [p for p in positions if p in by_p and by_p[p] is not None]
+        series[group] = ([by_p[p][0] for p in ps], [by_p[p][1] for p in ps])
+        positions = ps
+    plot_frame_position(positions, series, path, title=f"Accuracy vs. RGB frame position (Fig. 7, {t['columns'][col]})")

@@ -1,0 +1,136 @@
+"""Late fusion modules (SPEC §2.3; paper §3.5, Eq. 16-17; Table 6 baselines).
+
+Every fusion is called as ``fusion(skeleton_feature, rgb_out) -> logits`` where
+``skeleton_feature`` is F_gcn (N, C_s, T, V) from ST-GCN or the C_s vector from an RNN, and
+``rgb_out`` is the RGB stream's output dict (see :mod:`mmff.models.streams`).
+
+Which fusion goes with which skeleton backbone:
+
+* ``cross_attention`` needs the spatial F_gcn: ST-GCN only (a :class:`ConfigError` otherwise).
+* ``lstm_late`` is the paper's fusion for the RNN (600-d). With ST-GCN it uses the globally
+  averaged F_gcn (256-d) as the skeleton vector (documented adaptation).
+* ``decision`` and ``sum`` work with both, on the skeleton vector (RNN feature, or F_gcn averaged
+  over time and joints) and the RGB vector (F_rgb averaged over its positions).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .streams import rgb_positions, rgb_vector
+
+__all__ = ["CrossAttentionFusion", "LSTMLateFusion", "DecisionFusion", "SumFusion",
+           "skeleton_vector"]
+
+
+def skeleton_vector(feat: torch.Tensor) -> torch.Tensor:
+    """(N, C, T, V) F_gcn -> global average (N, C); an RNN vector (N, C) is returned as is."""
+    return feat.mean(dim=(2, 3)) if feat.dim() == 4 else feat
+
+
+class CrossAttentionFusion(nn.Module):
+    """GCN-based cross-attention fusion (Fig. 6, Eq. 16-17), the non-local reading of SPEC §2.3.
+
+    F_gcn is max-pooled over time (C_s x V); GAP gives f_rgb (C_r) and f_gcn (C_s).
+    RGB side [F_rgb; f_gcn broadcast] ((C_r+C_s) x S), skeleton side [f_rgb broadcast; F_gcn]
+    ((C_r+C_s) x V); F_com concatenates them along positions ((C_r+C_s) x (S+V)).
+    Eq. 16: M_rel = softmax(theta(F_com)^T phi(F_com)) over the last axis ((S+V) x (S+V)).
+    Eq. 17: F_rel = F_com M_rel^T (the element-wise product of the paper does not fit the shapes).
+    Then 1x1 conv + ReLU, GAP, FC + ReLU, FC -> classes. ``last_relation`` keeps M_rel.
+    """
+
+    def __init__(self, skeleton_channels: int, rgb_channels: int, num_classes: int,
+                 reduced_channels: int = 256, conv_channels: int = 1024, hidden: int = 512,
+                 dropout: float = 0.0):
+        super().__init__()
+        c = skeleton_channels + rgb_channels
+        self.theta = nn.Conv1d(c, reduced_channels, 1)
+        self.phi = nn.Conv1d(c, reduced_channels, 1)
+        self.conv = nn.Conv1d(c, conv_channels, 1)
+        self.fc1 = nn.Linear(conv_channels, hidden)
+        self.fc2 = nn.Linear(hidden, num_classes)
+        self.drop = nn.Dropout(dropout)
+        self.last_relation: torch.Tensor | None = None
+
+    def combine(self, f_gcn_map: torch.Tensor, f_rgb_map: torch.Tensor) -> torch.Tensor:
+        """F_com (N, C_r + C_s, S + V) from F_gcn (N, C_s, T, V) and F_rgb (N, C_r, S)."""
+        g = f_gcn_map.amax(dim=2)                     # max over time -> (N, C_s, V)
+        f_rgb = f_rgb_map.mean(-1, keepdim=True)      # GAP -> (N, C_r, 1)
+        f_gcn = g.mean(-1, keepdim=True)              # GAP -> (N, C_s, 1)
+        rgb_side = torch.cat([f_rgb_map, f_gcn.expand(-1, -1, f_rgb_map.shape[-1])], dim=1)
+        skel_side = torch.cat([f_rgb.expand(-1, -1, g.shape[-1]), g], dim=1)
+        return torch.cat([rgb_side, skel_side], dim=2)
+
+    def relation(self, f_com: torch.Tensor) -> torch.Tensor:
+        """Eq. 16: M_rel (N, L, L), rows sum to 1."""
+        return torch.softmax(torch.bmm(self.theta(f_com).transpose(1, 2), self.phi(f_com)), dim=-1)
+
+    def forward(self, skeleton_feature: torch.Tensor, rgb_out: dict) -> torch.Tensor:
+        f_com = self.combine(skeleton_feature, rgb_positions(rgb_out))
+        m_rel = self.relation(f_com)
+        self.last_relation = m_rel.detach()
+        f_rel = torch.bmm(f_com, m_rel.transpose(1, 2))  # Eq. 17
+        x = F.relu(self.conv(f_rel)).mean(-1)
+        return self.fc2(self.drop(F.relu(self.fc1(x))))
+
+
+class LSTMLateFusion(nn.Module):
+    """LSTM-based late fusion (SPEC §2.3): each RGB branch map (F_1, F_2, F_ske) is globally
+    max-pooled and projected to ``proj_dim`` (256; 3 x 256 = 768), concatenated with the skeleton
+    vector (600), L2-normalised, FC + LeakyReLU, FC -> classes."""
+
+    def __init__(self, skeleton_channels: int, rgb_channels: int, num_branches: int,
+                 num_classes: int, proj_dim: int = 256, hidden: int = 512, dropout: float = 0.0):
+        super().__init__()
+        self.rgb_proj = nn.ModuleList([nn.Linear(rgb_channels, proj_dim)
+                                       for _ in range(num_branches)])
+        self.fc1 = nn.Linear(skeleton_channels + num_branches * proj_dim, hidden)
+        self.fc2 = nn.Linear(hidden, num_classes)
+        self.drop = nn.Dropout(dropout)
+
+    def rgb_feature(self, rgb_out: dict) -> torch.Tensor:
+        """F_RGB (N, num_branches * proj_dim): GMP over all K*H*W positions, then Linear."""
+        return torch.cat([proj(b.amax(dim=(1, 3, 4)))
+                          for proj, b in zip(self.rgb_proj, rgb_out["branches"])], dim=1)
+
+    def forward(self, skeleton_feature: torch.Tensor, rgb_out: dict) -> torch.Tensor:
+        x = torch.cat([skeleton_vector(skeleton_feature), self.rgb_feature(rgb_out)], dim=1)
+        x = F.normalize(x, p=2, dim=1)
+        return self.fc2(self.drop(F.leaky_relu(self.fc1(x))))
+
+
+class DecisionFusion(nn.Module):
+    """Weighted sum of the two streams' softmax scores (Table 6 baseline):
+    p = w * softmax(skeleton_head(s)) + (1 - w) * softmax(rgb_head(r)). Returns log p, which
+    works as logits (softmax(log p) = p, so cross-entropy and argmax behave). The heads have
+    the shapes of the stage-1 ``SkeletonOnly.head`` / ``RGBOnly.head``."""
+
+    def __init__(self, skeleton_channels: int, rgb_channels: int, num_classes: int,
+                 weight: float = 0.5):
+        super().__init__()
+        self.skeleton_head = nn.Linear(skeleton_channels, num_classes)
+        self.rgb_head = nn.Linear(rgb_channels, num_classes)
+        self.weight = float(weight)
+
+    def forward(self, skeleton_feature: torch.Tensor, rgb_out: dict) -> torch.Tensor:
+        p_s = torch.softmax(self.skeleton_head(skeleton_vector(skeleton_feature)), dim=1)
+        p_r = torch.softmax(self.rgb_head(rgb_vector(rgb_out)), dim=1)
+        return torch.log((self.weight * p_s + (1.0 - self.weight) * p_r).clamp_min(1e-12))
+
+
+class SumFusion(nn.Module):
+    """Sum fusion (Table 6 baseline): both stream vectors projected by FC layers to a common size
+    ``dim``, summed, then FC -> classes."""
+
+    def __init__(self, skeleton_channels: int, rgb_channels: int, num_classes: int,
+                 dim: int = 512, dropout: float = 0.0):
+        super().__init__()
+        self.skeleton_proj = nn.Linear(skeleton_channels, dim)
+        self.rgb_proj = nn.Linear(rgb_channels, dim)
+        self.fc = nn.Linear(dim, num_classes)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, skeleton_feature: torch.Tensor, rgb_out: dict) -> torch.Tensor:
+        x = self.skeleton_proj(skeleton_vector(skeleton_feature)) + self.rgb_proj(rgb_vector(rgb_out))
+        return self.fc(self.drop(x))

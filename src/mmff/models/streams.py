@@ -1,0 +1,152 @@
+"""The two streams as config-built modules (SPEC §2.1-2.2).
+
+* :func:`build_skeleton_stream` -> :class:`~mmff.models.stgcn.STGCN` (F_gcn map) or
+  :class:`~mmff.models.rnn.StackedRNN` (C_s vector).
+* :class:`RGBStream`: image backbone(s) + self-attention (Eq. 11-12) + skeleton attention
+  (Eq. 13-15). Its output holds F_in and the attention branches' feature maps.
+
+K frames (Table 4): each frame goes through an image backbone, one per frame by default (the
+paper's separate Xceptions, ``model.rgb.share_backbone: false``) or one shared backbone.
+Attention is applied per frame (each frame has its own skeleton-attention square from its own
+2D joints). The K frames' feature maps are then treated as K*S positions of one feature set:
+F_rgb for the cross-attention has K*S positions, the LSTM-fusion max-pools over all K*S
+positions, the RGB-only head and sum/decision fusions average over all of them.
+
+Branches kept when switching attention off (Table 6 ablations):
+both on -> [F_1, F_2, F_ske]; w/o skeleton attention -> [F_1, F_2]; w/o self-attention ->
+[F_ske]; w/o both -> [F_in] (the plain backbone feature). F_rgb is the mean of the kept ones.
+"""
+from __future__ import annotations
+
+import importlib
+
+import torch
+from torch import nn
+
+from ..config import Config, ConfigError
+from .attention import SelfAttention, skeleton_attention_mask
+from .graph import num_joints
+from .rnn import StackedRNN
+from .stgcn import STGCN
+from .xception import Xception, load_pretrained
+
+__all__ = ["build_skeleton_stream", "RGBStream", "build_image_backbone", "rgb_positions",
+           "rgb_vector"]
+
+
+def build_skeleton_stream(cfg: Config) -> nn.Module:
+    """ST-GCN or stacked RNN from ``cfg.model.skeleton`` (V from the graph layout)."""
+    s = cfg.model.skeleton
+    v = num_joints(s.layout)
+    if s.backbone == "stgcn":
+        return STGCN(layout=s.layout, in_channels=s.in_channels, num_person=s.num_person,
+                     edge_importance=s.edge_importance, data_bn=s.data_bn, width=s.width,
+                     dropout=s.dropout)
+    return StackedRNN(s.backbone, input_size=s.num_person * v * s.in_channels,
+                      hidden=s.rnn_hidden, layers=s.rnn_layers, dropout=s.dropout)
+
+
+class _TimmFeatures(nn.Module):
+    """Wraps a timm model so that ``forward`` returns its final feature map."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self.out_channels = model.num_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.forward_features(x)
+
+
+def build_image_backbone(backbone: str, width: float = 1.0, middle_blocks: int = 8,
+                         pretrained: str | None = None) -> nn.Module:
+    """``"xception"`` (this package) or ``"timm:<name>"`` (needs timm + torchvision)."""
+    if backbone == "xception":
+        net = Xception(num_classes=0, width=width, middle_blocks=middle_blocks)
+        if pretrained:
+            load_pretrained(net, pretrained)
+        return net
+    if backbone.startswith("timm:"):
+        try:
+            timm = importlib.import_module("timm")
+        except ImportError:
+            raise ConfigError(f"model.rgb.backbone: {backbone!r} needs the timm package "
+                              "(pip install 'mmff[timm]' next to a matching torchvision)") from None
+        model = timm.create_model(backbone[5:], pretrained=False, num_classes=0, global_pool="")
+        if pretrained:
+            load_pretrained(model, pretrained)
+        return _TimmFeatures(model)
+    raise ConfigError(f"model.rgb.backbone: {backbone!r} is not 'xception' or 'timm:<name>'")
+
+
+class RGBStream(nn.Module):
+    """Backbone(s) + attention. ``forward(batch) -> dict``:
+
+    ``F_in`` (N, K, C, H, W); ``branches``: list of the kept branch maps (see module doc), each
+    (N, K, C, H, W); ``M_1``/``M_2`` (N, K, 1, H, W) when self-attention is on, ``M_ske`` when
+    skeleton attention is on. The attention maps of the last forward are also kept, detached, in
+    ``self.last_attention`` (for Fig. 10-11 style heat maps).
+    """
+
+    def __init__(self, backbone: str = "xception", width: float = 1.0, middle_blocks: int = 8,
+                 pretrained: str | None = None, self_attention: bool = True,
+                 skeleton_attention: bool = True, attention_square: float = 1 / 3,
+                 num_frames: int = 1, share_backbone: bool = False, num_branches: int = 2):
+        super().__init__()
+        n = 1 if share_backbone else num_frames
+        self.backbones = nn.ModuleList(
+            [build_image_backbone(backbone, width, middle_blocks, pretrained) for _ in range(n)])
+        self.out_channels = self.backbones[0].out_channels
+        self.num_frames = num_frames
+        self.share_backbone = share_backbone
+        self.self_attention = SelfAttention(self.out_channels, num_branches) if self_attention else None
+        self.use_skeleton_attention = skeleton_attention
+        self.attention_square = attention_square
+        self.num_branches = ((num_branches if self_attention else 0) + int(skeleton_attention)) or 1
+        self.last_attention: dict[str, torch.Tensor] = {}
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> "RGBStream":
+        r = cfg.model.rgb
+        return cls(r.backbone, r.width, r.middle_blocks, r.pretrained, r.self_attention,
+                   r.skeleton_attention, r.attention_square, cfg.num_frames, r.share_backbone)
+
+    def forward(self, batch: dict) -> dict:
+        image = batch["image"]
+        if image.dim() != 5 or image.shape[1] != self.num_frames:
+            raise ValueError(f"batch['image']: expected (N, {self.num_frames}, 3, H, W), "
+                             f"got {tuple(image.shape)}")
+        n, k = image.shape[:2]
+        if self.share_backbone:
+            f = self.backbones[0](image.flatten(0, 1))
+            f = f.view(n, k, *f.shape[1:])
+        else:
+            f = torch.stack([bb(image[:, i]) for i, bb in enumerate(self.backbones)], dim=1)
+        out: dict = {"F_in": f}
+        branches = []
+        flat = f.flatten(0, 1)  # (N*K, C, H, W)
+        if self.self_attention is not None:
+            m = self.self_attention(flat).view(n, k, -1, *f.shape[3:])  # (N, K, B, H, W)
+            for b in range(m.shape[2]):
+                out[f"M_{b + 1}"] = m[:, :, b:b + 1]
+                branches.append(m[:, :, b:b + 1] * f)  # Eq. 12
+        if self.use_skeleton_attention:
+            m_ske = skeleton_attention_mask(batch["joints2d"], batch["displacement"],
+                                            f.shape[3:], self.attention_square)
+            out["M_ske"] = m_ske.to(f.dtype)
+            branches.append(out["M_ske"] * f)  # Eq. 15
+        out["branches"] = branches or [f]
+        self.last_attention = {key: val.detach() for key, val in out.items() if key.startswith("M_")}
+        return out
+
+
+def rgb_positions(out: dict) -> torch.Tensor:
+    """F_rgb = mean of the kept branch maps, as (N, C, K*H*W) positions (SPEC §2.2)."""
+    f = torch.stack(out["branches"], 0).mean(0)  # (N, K, C, H, W)
+    n, k, c, h, w = f.shape
+    return f.permute(0, 2, 1, 3, 4).reshape(n, c, k * h * w)
+
+
+def rgb_vector(out: dict) -> torch.Tensor:
+    """Global average of F_rgb over all K*S positions: (N, C)."""
+    return rgb_positions(out).mean(-1)

@@ -1,0 +1,135 @@
+"""Engine on the real data path: `mmff synth` + `mmff prepare ntu` (tiny), then the train / eval /
+table commands, exact resume with the real dataset's augmentation, and 2-process CPU DDP."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from mmff.cli import main
+from mmff.config import config_from_dict, load_config
+from mmff.engine.checkpoint import read_checkpoint
+from mmff.engine.stages import run_stages
+from mmff.engine.tables import TABLES, detect_dataset, plan_table, run_table
+from test_engine_support import state_equal, tiny_cfg_dict
+
+MMFF_BIN = Path(sys.executable).parent / "mmff"
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory):
+    """24 SynthHOI classes x 2 samples (one train, one test subject) at 64x48, prepared."""
+    root = tmp_path_factory.mktemp("synthdata")
+    raw, prep = root / "raw", root / "prepared"
+    assert main(["synth", "--out", str(raw), "--samples-per-class", "2", "--size", "64x48", "--workers", "1",
+                 "--no-progress"]) == 0
+    assert main(["prepare", "ntu", "--raw", str(raw), "--out", str(prep), "--workers", "1", "--no-progress"]) == 0
+    return prep
+
+
+@pytest.fixture(scope="session")
+def tiny_yaml(tmp_path_factory, prepared):
+    d = tiny_cfg_dict(kind="mmff", epochs=(1, 1, 1), batch_size=8)
+    d["model"]["num_classes"] = len(json.loads((prepared / "index.json").read_text())["classes"])
+    d["data"]["random_crop"] = 24  # the w/o projection-crop rows crop 24 of the 32-pixel frame
+    d["data"]["crop_margin"] = [10, 30]
+    d["data"]["test_margin"] = 20
+    p = tmp_path_factory.mktemp("cfg") / "tiny.yaml"
+    p.write_text(yaml.safe_dump(d))
+    return p
+
+
+def test_train_then_eval_from_the_command_line(prepared, tiny_yaml, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(tiny_yaml), "--data", str(prepared), "--out", str(out),
+                 "--stage", "1", "--no-progress"]) == 0
+    assert (out / "stage1/skeleton/model.pt").is_file() and (out / "stage1/rgb/model.pt").is_file()
+    assert not (out / "stage2").exists()
+    assert main(["train", "--config", str(tiny_yaml), "--data", str(prepared), "--out", str(out),
+                 "--resume", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "stage1/skeleton" in printed and "skipped (finished)" in printed and "stage3" in printed
+    # model.pt carries its config: no --config needed
+    assert main(["eval", "--checkpoint", str(out / "stage3" / "model.pt"), "--data", str(prepared),
+                 "--out", str(tmp_path / "ev"), "--no-progress"]) == 0
+    res = json.loads((tmp_path / "ev" / "results.json").read_text())
+    assert res["num_samples"] == 24 and len(res["confusion"]) == 24 and len(res["per_class"]) == 24
+    assert (tmp_path / "ev" / "confusion.png").is_file() and (tmp_path / "ev" / "per_class.png").is_file()
+    # bad input is one line, not a traceback
+    assert main(["eval", "--checkpoint", str(tiny_yaml)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "tiny.yaml" in err[0]
+
+
+def test_resume_is_exact_with_the_prepared_dataset(prepared, tiny_yaml, tmp_path):
+    """Real augmentation (rotation/scale, projection crop) drawn per (seed, epoch, index)."""
+    from test_engine_train import CrashAt, _Crash
+    cfg = load_config(tiny_yaml, {"model": {"kind": "rgb_only"}, "data": {"root": str(prepared), "batch_size": 4},
+                                  "train": {"epochs": {1: 2}}})
+    run_stages(cfg, tmp_path / "a", progress=False)
+    with pytest.raises(_Crash):
+        run_stages(cfg, tmp_path / "b", progress=False, callbacks=[CrashAt(4)])
+    run_stages(cfg, tmp_path / "b", progress=False, resume=True)
+    a = read_checkpoint(tmp_path / "a/stage1/rgb/model.pt")["state_dict"]
+    b = read_checkpoint(tmp_path / "b/stage1/rgb/model.pt")["state_dict"]
+    assert state_equal(a, b) == []
+
+
+def test_two_process_ddp_matches_one_process(prepared, tiny_yaml, tmp_path):
+    """`--devices 2` on CPU (gloo): 2 ranks x batch 4 = one process x batch 8, same samples."""
+    common = ["train", "--config", str(tiny_yaml), "--data", str(prepared), "--stage", "1", "--no-progress",
+              "--accelerator", "cpu", "--set", "model.kind=skeleton_only", "--set", "train.epochs={1: 3}"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run([str(MMFF_BIN), *common, "--out", str(tmp_path / "ddp"), "--devices", "2",
+                           "--set", "data.batch_size=4"], capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert main([*common, "--out", str(tmp_path / "one"), "--devices", "1", "--set", "data.batch_size=8"]) == 0
+    ddp = json.loads((tmp_path / "ddp/stage1/skeleton/metrics.json").read_text())
+    one = json.loads((tmp_path / "one/stage1/skeleton/metrics.json").read_text())
+    assert ddp["world_size"] == 2 and one["world_size"] == 1
+    assert ddp["global_step"] == one["global_step"] == 9  # 24 train samples / 8 per step x 3 epochs
+    assert abs(ddp["train_loss"] - one["train_loss"]) < 1e-3
+    assert abs(ddp["val_loss"] - one["val_loss"]) < 1e-3
+    assert abs(ddp["val_top1"] - one["val_top1"]) <= 1 / 24 + 1e-6
+
+
+def test_table_dry_run_lists_every_run(prepared, tiny_yaml, tmp_path, capsys):
+    assert detect_dataset(prepared) == "synth"
+    assert main(["table", "6", "--data", str(prepared), "--base", str(tiny_yaml), "--seeds", "2",
+                 "--out", str(tmp_path), "--dry-run"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("[todo]")]
+    assert len(lines) == 2 * len(TABLES["6"].rows)
+    runs = plan_table("6", prepared, tmp_path, seeds=2, base=str(tiny_yaml), epochs_scale=2.0)
+    by_label = {(r.row.group, r.row.label, r.seed): r.cfg for r in runs}
+    base = load_config(tiny_yaml)
+    wo_self = by_label[("ST-GCN", "MMFF w/o Self-Attention", 1)]
+    assert wo_self.model.skeleton.backbone == "stgcn" and wo_self.model.rgb.self_attention is False
+    assert wo_self.model.rgb.width == base.model.rgb.width  # the small base, only the switches changed
+    assert wo_self.train.seed == base.train.seed + 1 and wo_self.train.epochs == {1: 2, 2: 2, 3: 2}
+    assert by_label[("Bi-LSTM", "MMFF-Sum Fusion", 0)].model.fusion.type == "sum"
+    assert by_label[("Bi-LSTM", "Baseline", 0)].model.kind == "skeleton_only"
+    sweep = plan_table("fig7", prepared, tmp_path, seeds=1, base=str(tiny_yaml))
+    assert sorted({r.cfg.data.positions[0] for r in sweep}) == TABLES["fig7"].sweep
+
+
+def test_tiny_table_run_is_resumable(prepared, tiny_yaml, tmp_path):
+    kw = dict(data=prepared, out=tmp_path, seeds=2, base=str(tiny_yaml), rows=["single LSTM", "single Bi-GRU"],
+              progress=False, echo=lambda s: None)
+    t = run_table("7", **kw)
+    assert [r["label"] for r in t["rows"]] == ["single Bi-GRU", "single LSTM"]
+    for r in t["rows"]:
+        assert len(r["results"]["synth"]) == 2
+        m, s = r["mean_std"]["synth"]
+        assert 0 <= m <= 1 and s >= 0
+    md = (tmp_path / "table7" / "table7.md").read_text()
+    assert "single Bi-GRU" in md and "±" in md and "64.6" in md  # the paper's LSTM figure beside ours
+    stamp = [p.stat().st_mtime_ns for p in sorted((tmp_path / "table7").rglob("results.json"))]
+    t2 = run_table("7", **kw)  # finished runs are skipped
+    assert [p.stat().st_mtime_ns for p in sorted((tmp_path / "table7").rglob("results.json"))] == stamp
+    assert t2["rows"][0]["mean_std"] == t["rows"][0]["mean_std"]

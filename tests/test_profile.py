@@ -1,0 +1,89 @@
+"""`mmff profile` and the MAC counter (SPEC §2.5, paper Table 2)."""
+import json
+
+import pytest
+import torch
+
+from mmff.cli import main
+from mmff.config import config_from_dict
+from mmff.engine.profiling import paper_profiles, profile_config, profile_model, rnn_macs
+from mmff.models import StackedRNN
+
+
+@pytest.fixture(scope="module")
+def paper():
+    return paper_profiles()
+
+
+def test_paper_rows_within_ten_percent(paper):
+    assert set(paper) >= {"stgcn", "bilstm", "xception", "mmff_stgcn", "mmff_bilstm"}
+    assert paper["stgcn"]["params"] == 3_098_832
+    assert paper["xception"]["params"] == 22_855_952
+    # 8,355,355,496 MACs for timm's forward_features at 299 (manifest) + the 2048x1000 classifier
+    assert paper["xception"]["macs"] == 8_355_355_496 + 2048 * 1000
+    checks = [("stgcn", "macs"), ("xception", "macs"), ("mmff_stgcn", "params"),
+              ("mmff_stgcn", "macs"), ("mmff_bilstm", "params")]
+    for name, key in checks:
+        ours, ref = paper[name][key], paper[name][f"paper_{key}"]
+        assert abs(ours - ref) <= 0.1 * ref, (name, key, ours, ref)
+    # the Bi-LSTM model's 15.3G is not reproducible (docs/complexity.md): the RNN is tiny
+    assert paper["mmff_bilstm"]["macs"] < 0.7 * paper["mmff_bilstm"]["paper_macs"]
+    parts = paper["mmff_stgcn"]["parts"]
+    assert set(parts) == {"skeleton_stream", "rgb_stream", "fusion"}
+    assert sum(p["params"] for p in parts.values()) == paper["mmff_stgcn"]["params"]
+    assert sum(p["macs"] for p in parts.values()) == paper["mmff_stgcn"]["macs"]
+
+
+def test_rnn_formula_matches_counter_and_is_used_only_when_blind():
+    torch.manual_seed(0)
+    net = StackedRNN("bilstm", input_size=12, hidden=10, layers=2)
+    x = torch.randn(1, 5, 12)
+
+    class Wrap(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stream = net
+
+        def forward(self, batch):
+            return self.stream(batch["skeleton"])
+
+    formula = rnn_macs(net.rnn, 5)
+    assert formula == 2 * 5 * 4 * 10 * (12 + 10) + 2 * 5 * 4 * 10 * (20 + 10)
+    cpu = profile_model(Wrap(), {"skeleton": x})          # fused aten op: counter blind
+    assert cpu["rnn_formula_macs"] == formula and cpu["macs"] == formula
+    with torch.device("meta"):
+        meta_net = StackedRNN("bilstm", input_size=12, hidden=10, layers=2)
+        net = meta_net
+        meta = profile_model(Wrap(), {"skeleton": torch.zeros(1, 5, 12)}, stub_rnn=False)
+        stubbed = profile_model(Wrap(), {"skeleton": torch.zeros(1, 5, 12)})
+    # on meta the LSTM is decomposed into matmuls the counter sees: same number, no formula
+    assert meta["rnn_formula_macs"] == 0 and meta["macs"] == formula
+    assert stubbed["rnn_formula_macs"] == formula and stubbed["macs"] == formula
+    assert "forward" not in vars(meta_net.rnn)  # the stub is removed afterwards
+
+
+def test_gru_formula():
+    net = StackedRNN("bigru", input_size=6, hidden=4, layers=1)
+    assert rnn_macs(net.rnn, 3) == 2 * 3 * 3 * 4 * (6 + 4)
+
+
+def test_cli_json_and_table_for_a_config(capsys):
+    rc = main(["profile", "--config", "ntu60_xsub/mmff_bilstm", "--set", "model.rgb.width=0.25",
+               "--set", "model.rgb.middle_blocks=1", "--json"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    (entry,) = res.values()
+    assert entry["params"] > 0 and entry["macs"] > 0
+    assert set(entry["parts"]) == {"skeleton_stream", "rgb_stream", "fusion"}
+    cfg = config_from_dict({"model": {"skeleton": {"backbone": "bilstm"}, "fusion": {"type": "lstm_late"},
+                                      "rgb": {"width": 0.25, "middle_blocks": 1}}})
+    assert entry["params"] == profile_config(cfg)["params"]
+    rc = main(["profile", "--config", "ntu60_xsub/stgcn"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "skeleton_stream" in out and "GMACs" in out
+
+
+def test_cli_errors(capsys):
+    assert main(["profile", "--set", "model.rgb.width=0.5"]) == 2
+    assert "--set needs --config" in capsys.readouterr().err
+    assert main(["profile", "--config", "no/such/config"]) == 2
