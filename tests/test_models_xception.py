@@ -86,6 +86,15 @@ def test_load_errors_name_file_and_key(tmp_path):
     torch.testing.assert_close(other.state_dict()["block4.rep.1.pointwise.weight"],
                                sd["block4.rep.1.pointwise.weight"])
 
+    # K frames with separate backbones: each starts from the file's weights
+    cfg = config_from_dict({"model": {"kind": "rgb_only", "rgb": {
+        "width": 0.125, "middle_blocks": 2, "pretrained": str(good)}},
+        "data": {"positions": [0.3, 0.5, 0.7]}})
+    backbones = create_model(cfg).rgb_stream.backbones
+    assert len(backbones) == 3
+    for bb in backbones:
+        torch.testing.assert_close(bb.state_dict()["conv3.pointwise.weight"], sd["conv3.pointwise.weight"])
+
     torch.save(dict(sd, **{"bn3.weight": torch.zeros(7)}), tmp_path / "shape.pth")
     with pytest.raises(PretrainedLoadError, match=r"shape\.pth: key 'bn3\.weight' has shape \(7,\)"):
         load_pretrained(Xception(width=0.125, middle_blocks=2), tmp_path / "shape.pth")

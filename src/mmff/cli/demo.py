@@ -16,7 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="demo config: a path or a name in configs/ (demo = MMFF w/ ST-GCN, "
                         "demo_bilstm = MMFF w/ Bi-LSTM)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set train.epochs={1:2,2:1,3:1}")
+                   help="override a config value, e.g. --set 'train.epochs={1: 2, 2: 1, 3: 1}'")
     p.add_argument("--samples-per-class", type=int, default=None, metavar="N",
                    help="SynthHOI samples per class (default 24: half train, half test)")
     p.add_argument("--size", default=None, metavar="WxH", help="video size (default 320x240)")

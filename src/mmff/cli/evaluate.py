@@ -16,19 +16,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="model.pt (carries its config: --config optional), a training folder (its final "
                         "model), or a Lightning last.ckpt (needs --config); with --folds: the training folder")
     p.add_argument("--split", default="test", choices=["test", "train", "all"], help="subset to evaluate")
-    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: beside the checkpoint)")
-    p.add_argument("--accelerator", default=None, help="cpu | gpu | auto (default: train.accelerator)")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder; unset: eval_<split>/ beside the checkpoint")
+    p.add_argument("--accelerator", default=None, help="cpu | gpu | auto; unset: the config's train.accelerator")
     p.add_argument("--folds", type=int, default=None, metavar="N",
                    help="SYSU: evaluate K/fold<k> for k < N (as written by mmff train --folds) and report "
                         "mean ± std; the confusion matrix is summed over folds (paper Fig. 8)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-
-
-def _cfg_or_data(args):
-    """The --config (with overrides), or None plus data-only overrides for a model.pt."""
-    if args.config:
-        return config_from_args(args)
-    return None
 
 
 def _apply_cli_overrides(cfg, args):
@@ -43,7 +36,7 @@ def run(args) -> int:
     from mmff.engine.figures import plot_confusion
     from mmff.engine.stages import write_json
     ck = Path(args.checkpoint)
-    cfg = _cfg_or_data(args)
+    cfg = config_from_args(args) if args.config else None  # else: the checkpoint's own config
     progress = not args.no_progress
 
     def one(k: Path, cfg, out: Path, fold=None):

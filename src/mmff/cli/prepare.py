@@ -23,7 +23,7 @@ Re-running resumes: finished samples are skipped."""
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder (created; re-runs resume)")
     p.add_argument("--workers", type=int, default=None,
-                   help="worker processes (default: all cores)")
+                   help="worker processes (None: one per core)")
     p.add_argument("--positions", type=float, nargs="+", default=[0.5], metavar="P",
                    help="frame fractions p to extract (e.g. 0.3 0.5 0.7)")
     p.add_argument("--strict", action="store_true",
@@ -40,13 +40,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ntu.add_argument("--raw", default=None,
                      help="folder of *.skeleton files (and optional classes.txt)")
-    ntu.add_argument("--videos", default=None, help="folder of NAME_rgb.avi (default: --raw)")
+    ntu.add_argument("--videos", default=None, help="folder of NAME_rgb.avi (None: --raw)")
     ntu.add_argument("--pyskl", default=None, metavar="FILE.pkl",
                      help="use a PYSKL annotation pickle as the skeleton source")
     ntu.add_argument("--missing", default=None, metavar="FILE",
                      help="official list of samples with missing skeletons (skipped, reported)")
     ntu.add_argument("--benchmark", choices=("ntu60", "ntu120"), default=None,
-                     help="class set and split benchmarks (default: ntu120 if any action > 60)")
+                     help="class set and split benchmarks (None: ntu120 if any action > 60 or "
+                          "setup > 17)")
     ntu.add_argument("--limit", type=int, default=None, help="only the first N samples")
     ntu.add_argument("--skeleton-only", action="store_true",
                      help="store no frames (skeleton-only models); no videos needed")

@@ -54,20 +54,45 @@ def _is_rank_zero() -> bool:
     return getattr(rank_zero_only, "rank", 0) == 0
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown, examples kept as written."""
+
+
 # --------------------------------------------------------------------------- command
+EPILOG = """\
+examples:
+  mmff train --config demo --data prepared/synth --out runs/demo
+  mmff train --config demo --data prepared/synth --out runs/demo --resume   # after a crash / kill
+  mmff train --config ntu60_xsub/mmff_stgcn --data prepared/ntu60 --stage 1
+  mmff train --config sysu/setting1/mmff_stgcn --data prepared/sysu --folds 30
+
+multi-GPU / multi-node (DDP through Lightning; one process per device):
+  one node, 8 GPUs:   mmff train --config C --data D --devices 8 --accelerator gpu
+  SLURM, 2 nodes x 4: srun --nodes 2 --ntasks-per-node 4 --gpus-per-node 4 \\
+                        mmff train --config C --data D --devices 4 --num-nodes 2 --accelerator gpu
+  torchrun:           torchrun --nnodes 2 --nproc-per-node 4 --rdzv-backend c10d --rdzv-endpoint HOST:29500 \\
+                        $(which mmff) train --config C --data D --devices 4 --num-nodes 2
+  (Lightning reads SLURM_* or torchrun's MASTER_ADDR/MASTER_PORT/RANK/WORLD_SIZE/LOCAL_RANK/NODE_RANK.)
+  data.batch_size is per process; each rank reads its own shard of every epoch's permutation.
+"""
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.formatter_class = _Formatter
+    p.epilog = EPILOG
     add_config_arguments(p)
     p.add_argument("--stage", default="all", choices=["1", "2", "3", "all"],
                    help="which stage to run (2 needs stage 1's outputs in --out, 3 needs stage 2's)")
-    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: runs/<config name>)")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder; unset: runs/<config name>")
     p.add_argument("--resume", action="store_true",
                    help="skip finished stages and continue an interrupted one from its last.ckpt")
     p.add_argument("--devices", default="1", type=str,
                    help="devices per node; >1 trains with DDP (gloo on CPU, NCCL on GPU); 'auto' = all")
     p.add_argument("--num-nodes", type=int, default=None,
-                   help="nodes for multi-node DDP (launch one process per device with srun/torchrun)")
-    p.add_argument("--accelerator", default=None, help="cpu | gpu | auto (default: train.accelerator)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (train.seed)")
+                   help="nodes for multi-node DDP (launch one process per device with srun/torchrun); "
+                        "unset: the config's train.num_nodes")
+    p.add_argument("--accelerator", default=None, help="cpu | gpu | auto; unset: the config's train.accelerator")
+    p.add_argument("--seed", type=int, default=None, help="random seed; unset: the config's train.seed")
     p.add_argument("--folds", type=int, default=None, metavar="N",
                    help="SYSU: train folds 0..N-1 (data.fold) into OUT/fold<k>, evaluate each and "
                         "report mean ± std")

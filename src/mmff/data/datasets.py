@@ -22,7 +22,8 @@ from mmff.data.transforms import (build_skeleton_pipeline, crop_and_resize, join
                                   resized_crop_box)
 from mmff.data.video import frame_index
 
-__all__ = ["benchmark_key", "PreparedDataset", "build_dataset", "subset_names"]
+__all__ = ["benchmark_key", "PreparedDataset", "build_dataset", "subset_names", "build_item",
+           "crop_window", "image_to_chw", "normalisation"]
 
 _RNN_BACKBONES = ("bilstm", "bigru", "lstm")
 
@@ -58,6 +59,58 @@ def _bodies(a: np.ndarray, M: int) -> np.ndarray:
     return np.concatenate([a, np.zeros((a.shape[0], M - a.shape[1]) + a.shape[2:], a.dtype)], 1)
 
 
+# ---------------------------------------------------------------- per-sample item (shared)
+# Used by PreparedDataset and by `mmff predict` on raw files (mmff.engine.predict), so a
+# prepared sample and the same raw pair give the same model input.
+def crop_window(color_p: np.ndarray, width: int, height: int, data_cfg, train: bool = False,
+                rng=None) -> tuple:
+    """The image window ``(x0, y0, x1, y1)`` (source-frame pixels) for the 2D joints ``color_p``
+    (M, V, 2) of the frame at p: the projection crop (SPEC §1.4; train: random corner +
+    ``crop_margin``, test: centred + ``test_margin``) or, with ``data.projection_crop: false``,
+    the resized random/centre crop of the Table 5 ablation."""
+    d = data_cfg
+    if d.projection_crop:
+        return projection_crop_box(points_bbox(color_p), width, height, train, rng,
+                                   d.crop_margin, d.test_margin)
+    return resized_crop_box(width, height, train, rng, d.random_crop, d.crop_resize)
+
+
+def normalisation(data_cfg) -> tuple:
+    """``(scale, bias)`` (3, 1, 1) float32 with ``x * scale + bias = (x / 255 - mean) / std``."""
+    mean = np.asarray(data_cfg.mean, np.float32).reshape(3, 1, 1)
+    std = np.asarray(data_cfg.std, np.float32).reshape(3, 1, 1)
+    return (1.0 / (255.0 * std)).astype(np.float32), (-mean / std).astype(np.float32)
+
+
+def image_to_chw(img: np.ndarray, scale: np.ndarray, bias: np.ndarray,
+                 bgr: bool = False) -> np.ndarray:
+    """(S, S, 3) uint8 -> (3, S, S) float32 normalised (:func:`normalisation`) in one pass over
+    the pixels; ``bgr`` flips OpenCV's channel order to RGB."""
+    chw = img.transpose(2, 0, 1)
+    chw = (chw[::-1] if bgr else chw).astype(np.float32)
+    chw *= scale
+    chw += bias
+    return chw
+
+
+def build_item(joints: np.ndarray, positions, pipeline, rng=None, image_fn=None) -> dict:
+    """The model inputs of one sample (docs/design.md "Dataset item", without label/index).
+
+    ``joints`` (T, M, V, 3) raw metres; ``pipeline`` from ``build_skeleton_pipeline``. With
+    ``image_fn`` (RGB models) also ``displacement`` (Eq. 13, first frame vs the frame at each p)
+    and ``image`` / ``joints2d`` from ``image_fn(k) -> ((3, S, S) float32, (M, V, 2) in [0, 1])``
+    for the k-th position."""
+    res = pipeline({"joints": joints.copy(), "rng": rng})
+    item = {"skeleton": torch.from_numpy(res["skeleton"])}
+    if image_fn is not None:
+        t_p = frame_index(positions, joints.shape[0])
+        item["displacement"] = torch.from_numpy(joint_displacement(joints, t_p))
+        imgs, j2d = zip(*(image_fn(k) for k in range(len(positions))))
+        item["image"] = torch.from_numpy(np.stack(imgs))
+        item["joints2d"] = torch.from_numpy(np.stack(j2d))
+    return item
+
+
 class PreparedDataset(Dataset):
     """Items of one subset of a prepared folder; see docs/design.md "Dataset item"."""
 
@@ -86,8 +139,7 @@ class PreparedDataset(Dataset):
         self.expand = max(1, int(d.offline_expand)) if self.train else 1
         self.mean = np.asarray(d.mean, np.float32).reshape(3, 1, 1)
         self.std = np.asarray(d.std, np.float32).reshape(3, 1, 1)
-        self._scale = (1.0 / (255.0 * self.std)).astype(np.float32)
-        self._bias = (-self.mean / self.std).astype(np.float32)
+        self._scale, self._bias = normalisation(d)
         self._frame_slots = self._match_positions() if self.with_rgb else []
         self._load_arrays()
         self._rng_pid = None
@@ -141,14 +193,16 @@ class PreparedDataset(Dataset):
     def __len__(self) -> int:
         return len(self.entries) * self.expand
 
-    def _rng(self) -> np.random.Generator:
-        """One generator per process, seeded from torch's (per worker, per run) seed, so
-        workers differ, epochs differ, and a seeded run is reproducible."""
+    def _per_process_setup(self) -> None:
+        """One random generator per process, seeded from torch's (per worker, per run) seed,
+        so workers differ, epochs differ, and a seeded run is reproducible."""
         pid = os.getpid()
         if self._gen is None or self._rng_pid != pid:
+            import cv2
+
+            cv2.setNumThreads(1)  # DataLoader workers already run in parallel
             self._gen = np.random.default_rng(torch.initial_seed())
             self._rng_pid = pid
-        return self._gen
 
     def joints(self, i: int) -> np.ndarray:
         s, n = self._starts[i], self._lengths[i]
@@ -159,12 +213,10 @@ class PreparedDataset(Dataset):
 
         d = self.cfg.data
         fr = e["frames"][slot]
-        W, H = e["frame_size"]
-        if d.projection_crop:
-            box = projection_crop_box(points_bbox(color_p), W, H, self.train, rng,
-                                      d.crop_margin, d.test_margin)
-        else:
-            box = resized_crop_box(W, H, self.train, rng, d.random_crop, d.crop_resize)
+        # source frame size; a dataset whose entries lack it stored whole frames
+        W, H = e.get("frame_size") or (fr["offset"][0] + fr["size"][0],
+                                       fr["offset"][1] + fr["size"][1])
+        box = crop_window(color_p, W, H, d, self.train, rng)
         ox, oy = fr["offset"]
         sw, sh = fr["size"]
         # The stored crop holds every window for the prepared margins; clamp in case the
@@ -187,33 +239,22 @@ class PreparedDataset(Dataset):
             rb = [int(round((v - o) / r)) for v, o in zip(box, (ox, oy, ox, oy))]
             rb[2], rb[3] = max(rb[2], rb[0] + 1), max(rb[3], rb[1] + 1)
             out = crop_and_resize(img, rb, S)
-        # BGR -> RGB, HWC -> CHW and (x / 255 - mean) / std in one pass over the pixels
-        chw = out.transpose(2, 0, 1)[::-1].astype(np.float32)
-        chw *= self._scale
-        chw += self._bias
-        return chw, points_to_crop(color_p, box)
+        return image_to_chw(out, self._scale, self._bias, bgr=True), points_to_crop(color_p, box)
 
     def __getitem__(self, idx: int) -> dict:
         if not 0 <= idx < len(self):
             raise IndexError(f"index {idx} out of range for {len(self)} items")
         i = idx % len(self.entries)
         e = self.entries[i]
-        rng = self._rng() if self.train else None
-        raw = self.joints(i)
-        res = self.pipeline({"joints": raw.copy(), "rng": rng})
-        item = {"skeleton": torch.from_numpy(res["skeleton"]),
-                "label": torch.from_numpy(self.labels[i:i + 1]).reshape(()),
-                "index": torch.from_numpy(np.array(idx, np.int64))}
+        self._per_process_setup()
+        rng = self._gen if self.train else None
+        image_fn = None
         if self.with_rgb:
-            t_p = frame_index(self.positions, raw.shape[0])
-            item["displacement"] = torch.from_numpy(joint_displacement(raw, t_p))
-            imgs, j2d = [], []
-            for k, slot in enumerate(self._frame_slots):
-                im, pts = self._image(e, slot, self._color_p[i, k], rng)
-                imgs.append(im)
-                j2d.append(pts)
-            item["image"] = torch.from_numpy(np.stack(imgs))
-            item["joints2d"] = torch.from_numpy(np.stack(j2d))
+            def image_fn(k):
+                return self._image(e, self._frame_slots[k], self._color_p[i, k], rng)
+        item = build_item(self.joints(i), self.positions, self.pipeline, rng, image_fn)
+        item["label"] = torch.from_numpy(self.labels[i:i + 1]).reshape(())
+        item["index"] = torch.from_numpy(np.array(idx, np.int64))
         return item
 
     def __repr__(self) -> str:

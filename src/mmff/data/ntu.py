@@ -25,10 +25,17 @@ Decisions (documented here once):
   bodies are zeros. Whether to use such samples is the caller's choice (``is_empty``).
 - Line ends: LF, CRLF and lone CR all end a line. Whitespace at the end of the file is fine;
   anything else after the last frame is an error.
-- Allocation is bounded by the file size, never by the counts written in the file.
+- Allocation is bounded by the file size, never by the counts written in the file (a file
+  whose distinct IDs x frames would need more than 256 MiB + 64 x its size of dense arrays is
+  refused as corrupt).
 - Numbers: every value is parsed exactly as Python's ``float`` then rounded to float32 (what
   ``np.float32(float(s))`` gives); fast path for plain decimals, Python for anything else
   (``nan``, 20-digit mantissas, ...).
+
+Speed (A001, 262 KB, CPU time on the shared 2-core dev box): line-by-line dict reader about
+21 ms, numpy engine about 16 ms, numba engine about 1.0 ms (kernel 0.8 ms). The kernel is
+compiled on the first ``engine="numba"`` call and cached on disk by numba (``cache=True``):
+about 5 s CPU cold, about 1 s (mostly importing numba) once cached.
 """
 from __future__ import annotations
 
@@ -727,6 +734,8 @@ def read_skeleton(path: PathLike, engine: Literal["numba", "numpy", "python"] = 
     Raises :class:`~mmff.data.SkeletonFormatError` ``"<file>:<line>: <what was expected>"``
     on malformed input. See the module docstring for the decisions on edge cases.
     """
+    if engine not in ("numba", "numpy", "python"):
+        raise ValueError(f"engine must be 'numba', 'numpy' or 'python', got {engine!r}")
     path = os.fspath(path)
     name = Path(path).name.split(".")[0]
     if engine == "python":
@@ -743,9 +752,7 @@ def read_skeleton(path: PathLike, engine: Literal["numba", "numpy", "python"] = 
             warnings.warn("numba is not installed: reading skeletons with the numpy engine",
                           RuntimeWarning, stacklevel=2)
             engine = "numpy"
-    if engine == "numpy":
-        return _read_numpy(data, path, name)
-    raise ValueError(f"engine must be 'numba', 'numpy' or 'python', got {engine!r}")
+    return _read_numpy(data, path, name)
 
 
 # --------------------------------------------------------------------------- writer
@@ -776,8 +783,8 @@ def write_skeleton(path: PathLike, joints: np.ndarray, color: np.ndarray,
     (T,M,25) (default 2 = tracked), ``body_info`` (T,M,9) in ``BODY_INFO_FIELDS`` order
     (default: tracked, no clipping), ``present`` (T,M) bool (default: joints not all zero).
     A body is written in a frame only where present. ``digits`` significant digits; the
-    default 9 makes ``read_skeleton`` return exactly the float32 values given (7 mimics the
-    look of the release files, lossy).
+    default 9 makes ``read_skeleton`` return exactly the float32 values given; 7 is the
+    release's own format (arrays read from a release file are written back byte for byte).
     """
     joints = np.asarray(joints, np.float32)
     if joints.ndim != 4 or joints.shape[2:] != (NUM_JOINTS, 3):
@@ -808,7 +815,7 @@ def write_skeleton(path: PathLike, joints: np.ndarray, color: np.ndarray,
         present = np.any(joints != 0, axis=(2, 3))
     present = arr(present, (T, M), True, bool)
 
-    f = f"%.{int(digits)}g"
+    f = f"%.{int(digits)}G"   # C# style as in the release: 7.257856E-05
     joint_line = " ".join([f] * 11) + " %d\r\n"
     body_head = "%d %d %d %d %d %d %d " + f + " " + f + " %d\r\n25\r\n"
     jblock = joint_line * NUM_JOINTS

@@ -48,6 +48,7 @@ __all__ = [
     "write_index", "load_index", "load_sample_arrays", "clean_stale_temp_files",
     "write_report", "ntu_subsets", "ntu_classes", "crop_frames", "encode_jpeg",
     "PrepareResult", "PrepareJob", "PrepareOptions", "prepare_ntu", "prepare_samples",
+    "read_ntu_arrays",
 ]
 
 PREPARED_FORMAT = "mmff-prepared/1"
@@ -272,6 +273,9 @@ def crop_frames(frames: Sequence[np.ndarray], color: np.ndarray, positions: Sequ
 
 @dataclass
 class PrepareJob:
+    """One sample for :func:`prepare_samples`: NTU ``.skeleton`` path or ready ``arrays``
+    (joints, color), an optional video, the 0-based label and index ``meta``."""
+
     name: str
     skeleton: Optional[str]            # .skeleton path, or None with `arrays`
     video: Optional[str]
@@ -282,6 +286,8 @@ class PrepareJob:
 
 @dataclass
 class PrepareOptions:
+    """Settings shared by all jobs of a run (picklable for the worker processes)."""
+
     out: str
     positions: list
     max_bodies: int = 2
@@ -298,14 +304,21 @@ def _pad_bodies(a: np.ndarray, M: int) -> np.ndarray:
     return np.concatenate([a, pad], axis=1)
 
 
-def _load_ntu_arrays(job: PrepareJob, opt: PrepareOptions) -> tuple:
+def read_ntu_arrays(path, max_bodies: int = 2) -> tuple:
+    """``(joints (T, M, 25, 3), color (T, M, 25, 2))`` of an NTU ``.skeleton`` file with
+    exactly ``M = max_bodies`` bodies (``select_bodies``, zero-padded); a file with no body in
+    any frame raises ``ValueError`` naming it. Shared by prepare and ``mmff predict``."""
     from mmff.data.ntu import read_skeleton, select_bodies
 
-    skel = read_skeleton(job.skeleton)
+    skel = read_skeleton(path)
     if skel.is_empty:
-        raise ValueError(f"{job.skeleton}: no body in any frame")
-    skel = select_bodies(skel, opt.max_bodies)
-    return (_pad_bodies(skel.joints, opt.max_bodies), _pad_bodies(skel.color, opt.max_bodies))
+        raise ValueError(f"{path}: no body in any frame")
+    skel = select_bodies(skel, max_bodies)
+    return (_pad_bodies(skel.joints, max_bodies), _pad_bodies(skel.color, max_bodies))
+
+
+def _load_ntu_arrays(job: PrepareJob, opt: PrepareOptions) -> tuple:
+    return read_ntu_arrays(job.skeleton, opt.max_bodies)
 
 
 def _process(job: PrepareJob, opt: PrepareOptions) -> dict:
@@ -364,8 +377,8 @@ class PrepareResult:
         return self.report["failed"]
 
 
-def prepare_samples(jobs: Sequence[PrepareJob], opt: PrepareOptions, dataset: str, classes: Sequence[str],
-                    workers: Optional[int] = None, progress: bool = True,
+def prepare_samples(jobs: Sequence[PrepareJob], opt: PrepareOptions, dataset: str,
+                    classes: Sequence[str], workers: Optional[int] = None, progress: bool = True,
                     missing: Optional[dict] = None, extra_failed: Sequence[dict] = (),
                     index_extra: Optional[dict] = None) -> PrepareResult:
     """Run ``jobs`` in a process pool (resuming), then write index.json and report.json."""

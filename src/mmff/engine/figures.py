@@ -32,7 +32,7 @@ def _save(fig, path: str | Path) -> Path:
     return path
 
 
-def _short(names: Sequence[str], n: int = 18) -> list[str]:
+def _short(names: Sequence[str], n: int = 24) -> list[str]:
     return [s if len(s) <= n else s[: n - 1] + "…" for s in names]
 
 

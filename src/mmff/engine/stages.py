@@ -145,7 +145,8 @@ def _quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     for msg in (r".*exists and is not empty.*", r".*module\(s\) in eval mode.*",  # stage 2 freezes streams
                 r".*isinstance\(treespec, LeafSpec\).*", r".*does not have many workers.*",
-                r".*Previous log files in this directory will be deleted.*"):
+                r".*Previous log files in this directory will be deleted.*",
+                r".*smaller than the logging interval.*"):
         warnings.filterwarnings("ignore", message=msg)
 
 

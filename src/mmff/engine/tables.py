@@ -59,6 +59,7 @@ class TableSpec:
     rows: list
     complexity: bool = False        # add measured params / GMACs (Tables 2, 4)
     sweep: Optional[list] = None    # Fig. 7: frame positions
+    group_header: str = "Backbone"  # header of the first column when rows are grouped
 
 
 def _p(xsub=None, xview=None, s1=None, s2=None) -> dict:
@@ -71,7 +72,7 @@ TABLES: dict[str, TableSpec] = {
         Row("Xception", "xception", "R", _p(49.9, 50.2, 52.2, 55.4), "22.86M", "8.42G"),
         Row("MMFF w/ Bi-LSTM", "mmff_bilstm", "S+R", _p(85.4, 91.6, 80.9, 82.6), "27.4M", "15.3G"),
         Row("MMFF w/ ST-GCN", "mmff_stgcn", "S+R", _p(89.6, 96.3, 85.3, 87.1), "29.1M", "24.5G"),
-    ], complexity=True),
+    ], complexity=True, group_header="Type"),
     "4": TableSpec("4", "Table 4: number of RGB frames", [
         Row("1 frame (50%)", "mmff_stgcn", "", _p(89.6, 96.3), "29.1M"),
         Row("3 frames (30, 50, 70%)", "mmff_stgcn_3frames", "", _p(90.1, 96.6), "90.1M"),
@@ -290,6 +291,7 @@ def run_table(table: str, data: Optional[str | Path] = None, out: str | Path = "
                        model_factory=model_factory, devices=devices)
         results.append((r, res))
     table_out = _collect(TABLES[table], results)
+    table_out["fusion_beats_single_streams"] = _fusion_check(table_out)
     if TABLES[table].complexity:
         _add_complexity(table_out, runs)
     from mmff.engine.stages import write_json
@@ -316,7 +318,24 @@ def _collect(spec: TableSpec, results: list) -> dict:
     for row in rows.values():
         row["mean_std"] = {c: mean_std(v) for c, v in row["results"].items()}
     return {"table": spec.id, "title": spec.title, "columns": columns, "rows": list(rows.values()),
-            "sweep": spec.sweep}
+            "sweep": spec.sweep, "group_header": spec.group_header}
+
+
+def _fusion_check(t: dict) -> dict:
+    """Per backbone group and column: does the MMFF row beat every single-stream row?"""
+    out: dict = {}
+    for group in dict.fromkeys(r["group"] for r in t["rows"]):
+        rows = [r for r in t["rows"] if r["group"] == group]
+        fused = [r for r in rows if r["label"] in ("MMFF", "MMFF w/ Bi-LSTM", "MMFF w/ ST-GCN")]
+        single = [r for r in rows if r["label"] in ("Baseline", "ST-GCN", "Xception")
+                  or r["label"].startswith("RGB only")]
+        if not fused or not single:
+            continue
+        for col in t["columns"]:
+            f = fused[0]["mean_std"].get(col, (float("nan"), 0))[0]
+            best = max(r["mean_std"].get(col, (float("nan"), 0))[0] for r in single)
+            out[f"{group or 'all'}/{col}"] = bool(f > best)
+    return out
 
 
 def _add_complexity(table_out: dict, runs: list[Run]) -> None:
@@ -339,7 +358,8 @@ def _fmt(ms) -> str:
 def format_table(t: dict) -> str:
     """Markdown in the paper's layout: ours (mean ± std over seeds) beside the paper's value."""
     cols = list(t["columns"].items())
-    head = ["Backbone"] if any(r["group"] for r in t["rows"]) else []
+    grouped = any(r["group"] for r in t["rows"])
+    head = [t.get("group_header", "Backbone")] if grouped else []
     head += ["Method"] + [f"{h} (ours)" for _, h in cols] + [f"{h} (paper)" for c, h in cols if c in
                                                            ("xsub", "xview", "setting1", "setting2")]
     paper_cols = [c for c, _ in cols if c in ("xsub", "xview", "setting1", "setting2")]
@@ -353,7 +373,7 @@ def format_table(t: dict) -> str:
     last_group = None
     for r in t["rows"]:
         cells = []
-        if head[0] == "Backbone":
+        if grouped:
             cells.append(r["group"] if r["group"] != last_group else "")
             last_group = r["group"]
         cells.append(r["label"])
@@ -366,6 +386,10 @@ def format_table(t: dict) -> str:
             cells += [f"{r.get('params', 0) / 1e6:.2f}M", f"{r.get('macs', 0) / 1e9:.2f}",
                       r.get("paper_params") or "—", r.get("paper_gmacs") or "—"]
         lines.append("| " + " | ".join(cells) + " |")
+    checks = t.get("fusion_beats_single_streams") or {}
+    if checks:
+        lines += ["", "MMFF beats every single-stream row: " +
+                  ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in checks.items())]
     return "\n".join(lines)
 
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from ..config import Config, ConfigError
 from .attention import SelfAttention, select_attention_joint, skeleton_attention_mask
-from .fusion import CrossAttentionFusion, DecisionFusion, LSTMLateFusion, SumFusion
+from .fusion import CrossAttentionFusion, DecisionFusion, LSTMLateFusion, SumFusion, skeleton_vector
 from .graph import LAYOUTS, Graph, num_joints
 from .mmff import MMFF, RGBOnly, SkeletonOnly, build_fusion
 from .rnn import StackedRNN
@@ -23,7 +23,7 @@ __all__ = [
     "create_model", "register_model", "MODELS", "MMFF", "RGBOnly", "SkeletonOnly", "STGCN",
     "StackedRNN", "Xception", "RGBStream", "SelfAttention", "skeleton_attention_mask",
     "select_attention_joint", "CrossAttentionFusion", "LSTMLateFusion", "DecisionFusion",
-    "SumFusion", "Graph", "LAYOUTS", "num_joints", "build_fusion", "build_skeleton_stream",
+    "SumFusion", "skeleton_vector", "Graph", "LAYOUTS", "num_joints", "build_fusion", "build_skeleton_stream",
     "build_image_backbone", "rgb_positions", "rgb_vector", "PretrainedLoadError",
     "load_pretrained", "read_state_dict", "count_parameters",
 ]

@@ -70,7 +70,8 @@ class Graph:
     """
 
     def __init__(self, layout: str = "ntu", max_hop: int = 1):
-        v, edges, centre = LAYOUTS[layout] if layout in LAYOUTS else (num_joints(layout), [], 0)
+        num_joints(layout)  # a clear error for an unknown layout
+        v, edges, centre = LAYOUTS[layout]
         self.layout = layout
         self.num_node = v
         self.center = centre - 1

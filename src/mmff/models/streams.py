@@ -18,6 +18,7 @@ both on -> [F_1, F_2, F_ske]; w/o skeleton attention -> [F_1, F_2]; w/o self-att
 """
 from __future__ import annotations
 
+import copy
 import importlib
 
 import torch
@@ -94,8 +95,11 @@ class RGBStream(nn.Module):
                  num_frames: int = 1, share_backbone: bool = False, num_branches: int = 2):
         super().__init__()
         n = 1 if share_backbone else num_frames
-        self.backbones = nn.ModuleList(
-            [build_image_backbone(backbone, width, middle_blocks, pretrained) for _ in range(n)])
+        first = build_image_backbone(backbone, width, middle_blocks, pretrained)
+        # pretrained: every frame's backbone starts from the same weights (read the file once)
+        rest = [copy.deepcopy(first) if pretrained else
+                build_image_backbone(backbone, width, middle_blocks) for _ in range(n - 1)]
+        self.backbones = nn.ModuleList([first] + rest)
         self.out_channels = self.backbones[0].out_channels
         self.num_frames = num_frames
         self.share_backbone = share_backbone

@@ -61,7 +61,8 @@ def bench_loader(s, say: Callable[[str], None] = lambda m: None) -> dict:
     workers = int(s.workers or cpu_count())
     cfg = load_config(cfg_path, overrides=s.model_overrides or None)
     bs = int(cfg.data.batch_size)
-    n = bs * max(2, min(4, s.loader_batches))  # batches beyond this come from later epochs
+    # a few batches of distinct samples; batches beyond them come from later epochs
+    n = bs * (2 if s.quick else 4)
     say(f"loader: preparing {n} synthetic samples")
     cfg.data.root = str(prepared_folder(s.out, n, tuple(s.loader_size), workers=workers))
     cfg.data.num_workers = workers

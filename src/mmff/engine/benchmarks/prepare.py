@@ -3,7 +3,9 @@
 A folder of synthetic 1080p pairs is prepared (p = 0.5) with all worker processes; the floor
 is the least any preparation must do: decode each video up to its frame at p, nothing else
 (no skeleton parsing, cropping, JPEG encoding or writing), in a process pool of the same
-size. Each side starts from a fresh output folder and includes its pool start-up.
+size. Each side starts from a fresh output folder and includes its pool start-up. The same
+comparison in a single process (``workers=1``: no pool on either side) is reported too, as
+``single_process_ratio``: the per-sample overhead of prepare over the floor.
 """
 from __future__ import annotations
 
@@ -60,7 +62,21 @@ def bench_prepare(s, say: Callable[[str], None] = lambda m: None) -> dict:
             times_prep.append(tp)
             times_floor.append(tf)
     ok, failed = res.report.get("ok"), res.failed
+    # Steady state: one process (prepare's in-process path), so no pool start-up on either side
+    say("prepare: single process")
+    single, single_floor = [], []
+    for r in range(max(1, s.repeats)):
+        out = s.out / "prepare_bench_out"
+        shutil.rmtree(out, ignore_errors=True)
+        t0 = time.perf_counter()
+        prepare_ntu(raw=raw, out=out, workers=1, positions=[0.5], progress=False)
+        single.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        for v in videos:
+            _decode_one(str(v))
+        single_floor.append(time.perf_counter() - t0)
     shutil.rmtree(s.out / "prepare_bench_out", ignore_errors=True)
+    ts, tsf = sorted(single)[len(single) // 2], sorted(single_floor)[len(single_floor) // 2]
     tp, tf = sorted(times_prep)[len(times_prep) // 2], sorted(times_floor)[len(times_floor) // 2]
     return {
         "samples": n,
@@ -73,5 +89,8 @@ def bench_prepare(s, say: Callable[[str], None] = lambda m: None) -> dict:
         "prepare_samples_per_s": n / tp,
         "floor_samples_per_s": n / tf,
         "ratio": ratio(tf, tp),
+        "single_process_s": ts,
+        "single_process_floor_s": tsf,
+        "single_process_ratio": ratio(tsf, ts),
         "goal": 0.9,
     }
