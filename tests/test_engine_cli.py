@@ -133,3 +133,12 @@ def test_tiny_table_run_is_resumable(prepared, tiny_yaml, tmp_path):
     t2 = run_table("7", **kw)  # finished runs are skipped
     assert [p.stat().st_mtime_ns for p in sorted((tmp_path / "table7").rglob("results.json"))] == stamp
     assert t2["rows"][0]["mean_std"] == t["rows"][0]["mean_std"]
+
+
+def test_parallel_table_run_matches_sequential(prepared, tiny_yaml, tmp_path):
+    kw = dict(data=prepared, seeds=1, base=str(tiny_yaml), rows=["single LSTM", "single Bi-GRU"],
+              progress=False, echo=lambda s: None)
+    seq = run_table("7", out=tmp_path / "seq", **kw)
+    par = run_table("7", out=tmp_path / "par", jobs=2, **kw)
+    assert par["failed"] == [] and seq["failed"] == []
+    assert [r["results"] for r in par["rows"]] == [r["results"] for r in seq["rows"]]

@@ -145,6 +145,7 @@ class TrainConfig:
     strategy: str = "auto"              # Lightning strategy; "auto" -> "ddp" when devices*nodes > 1
     num_nodes: int = 1                  # nodes for multi-node DDP (CLI --num-nodes)
     prefetch_factor: int = 2            # batches each loader worker prepares ahead
+    val_every_n_epochs: int = 1         # validation on the test subset every N epochs (0 = never)
 
 
 @dataclass

@@ -46,6 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--doc", default=None, metavar="FILE",
                    help="where the full run writes its Markdown report (default "
                         "docs/benchmarks.md in the repository; quick runs write only to --out)")
+    p.add_argument("--note", default=None, metavar="TEXT",
+                   help="a line for the report saying how the run was set up (e.g. 'pinned to "
+                        "2 cores of an idle 16-core machine with taskset')")
     p.add_argument("--strict", action="store_true",
                    help="stop at the first section that fails instead of reporting it and "
                         "going on")
@@ -87,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     sections = args.only or list(SECTIONS)
     results = run_benchmarks(settings, sections, strict=args.strict, say=say)
     results["command"] = _command_line(args)
+    if args.note:
+        results["note"] = args.note
     out = settings.out
     plot_name = None
     sc = results.get("scaling") or {}

@@ -22,6 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rows", action="append", default=None, metavar="TEXT",
                    help="only rows whose backbone/label/file contains TEXT (repeatable)")
     p.add_argument("--devices", default="1", help="devices per run (>1: DDP)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="runs trained at once in worker processes (each with cores/jobs torch threads)")
     p.add_argument("--dry-run", action="store_true", help="list the runs (done/todo) and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -31,7 +33,7 @@ def run(args) -> int:
     from mmff.engine.tables import run_table
     args.data_dir, args.data = args.data, None  # --data here is the table's data, not an override
     over = overrides_from_args(args)
-    run_table(args.table, data=args.data_dir, out=args.out, seeds=args.seeds, base=args.base,
-              epochs_scale=args.epochs_scale, overrides=over, rows=args.rows, dry_run=args.dry_run,
-              progress=not args.no_progress, devices=parse_devices(args.devices))
-    return 0
+    t = run_table(args.table, data=args.data_dir, out=args.out, seeds=args.seeds, base=args.base,
+                  epochs_scale=args.epochs_scale, overrides=over, rows=args.rows, dry_run=args.dry_run,
+                  progress=not args.no_progress, devices=parse_devices(args.devices), jobs=args.jobs)
+    return 1 if t.get("failed") else 0

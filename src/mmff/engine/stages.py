@@ -182,6 +182,7 @@ def build_trainer(cfg: Config, out: Path, max_epochs: int, devices: int | str = 
         precision=t.precision, max_epochs=max_epochs, gradient_clip_val=t.gradient_clip,
         deterministic=t.deterministic, limit_train_batches=t.limit_train_batches,
         log_every_n_steps=t.log_every_n_steps, num_sanity_val_steps=0, use_distributed_sampler=False,
+        check_val_every_n_epoch=max(1, t.val_every_n_epochs), limit_val_batches=1.0 if t.val_every_n_epochs > 0 else 0,
         default_root_dir=out, callbacks=cbs, logger=loggers, enable_progress_bar=progress,
         enable_model_summary=False,
     )

@@ -225,6 +225,8 @@ def plan_table(table: str, data: Optional[str | Path] = None, out: str | Path = 
                 d = _merge(d, {"train": {"seed": int(d.get("train", {}).get("seed", 0)) + k}})
                 if dataset == "sysu":
                     d = _merge(d, {"data": {"fold": k}})  # SYSU: one fold per repetition (SPEC §1.2)
+                # no per-epoch validation: each run is evaluated once at the end (results.json)
+                d = _merge(d, {"train": {"val_every_n_epochs": 0}})
                 if overrides:
                     d = _merge(d, overrides)
                 try:
@@ -267,12 +269,38 @@ def _run_one(run: Run, stage1_dir: Path, progress: bool, dataset_factory, model_
                     dataset_factory=dataset_factory, model_factory=model_factory)
 
 
+def _set_threads(threads: Optional[int]) -> None:
+    if threads:
+        import torch
+        torch.set_num_threads(threads)
+
+
+def _stage1_job(cfg: Config, part: str, stage1_dir: Path, dataset_factory, model_factory, threads) -> str:
+    """Train one shared stage-1 stream (phase 1 of a parallel table run)."""
+    from mmff.engine.stages import run_stages, stage1_key, stage_config
+    _set_threads(threads)
+    key = stage1_key(cfg, part)
+    run_stages(stage_config(cfg, part), stage1_dir / "_jobs" / key, stages=(1,), resume=True,
+               stage1_dir=stage1_dir, progress=False, dataset_factory=dataset_factory, model_factory=model_factory)
+    return key
+
+
+def _row_job(run: Run, stage1_dir: Path, dataset_factory, model_factory, devices, threads) -> dict:
+    _set_threads(threads)
+    return _run_one(run, stage1_dir, False, dataset_factory, model_factory, devices)
+
+
 def run_table(table: str, data: Optional[str | Path] = None, out: str | Path = "runs/tables", seeds: int = 3,
               dataset: Optional[str] = None, base: str = "demo", epochs_scale: float = 1.0,
               overrides: Optional[dict] = None, rows: Optional[Sequence[str]] = None, dry_run: bool = False,
-              progress: bool = True, dataset_factory=None, model_factory=None, devices=1,
+              progress: bool = True, dataset_factory=None, model_factory=None, devices=1, jobs: int = 1,
               echo: Callable[[str], Any] = print) -> dict:
-    """Run (or with ``dry_run`` list) every run of ``table``; returns the table as a dict."""
+    """Run (or with ``dry_run`` list) every run of ``table``; returns the table as a dict.
+
+    ``jobs`` > 1 trains that many runs at once in worker processes (each with
+    ``cpu_count // jobs`` torch threads): first every distinct stage-1 stream, then the
+    rows. A failed run is reported (``failed`` in the result) and the others go on.
+    """
     runs = plan_table(table, data, out, seeds, dataset, base, epochs_scale, overrides, rows)
     root = Path(out) / f"table{table}"
     if dry_run:
@@ -283,25 +311,78 @@ def run_table(table: str, data: Optional[str | Path] = None, out: str | Path = "
                                           "seed": r.seed, "dir": str(r.dir),
                                           "done": (r.dir / "results.json").is_file()} for r in runs]}
     from tqdm.auto import tqdm
-    results = []
-    bar = tqdm(runs, desc=f"table {table}", unit="run", disable=not progress)
-    for r in bar:
-        bar.set_postfix_str(r.describe()[:60])
-        res = _run_one(r, root / "_stage1", progress=False, dataset_factory=dataset_factory,
-                       model_factory=model_factory, devices=devices)
-        results.append((r, res))
-    table_out = _collect(TABLES[table], results)
+    stage1 = root / "_stage1"
+    results: dict[int, dict] = {}
+    failed: list[dict] = []
+    if jobs > 1 and devices not in (1, "1"):
+        raise ValueError("table: --jobs > 1 runs one process per run; use it with --devices 1")
+    if jobs <= 1:
+        bar = tqdm(runs, desc=f"table {table}", unit="run", disable=not progress)
+        for i, r in enumerate(bar):
+            bar.set_postfix_str(r.describe()[:60])
+            try:
+                results[i] = _run_one(r, stage1, False, dataset_factory, model_factory, devices)
+            except (ValueError, RuntimeError, FileNotFoundError) as e:
+                failed.append({"run": r.describe(), "dir": str(r.dir), "error": str(e).splitlines()[0]})
+    else:
+        results, failed = _run_parallel(runs, stage1, jobs, progress, dataset_factory, model_factory, table)
+    for f in failed:
+        echo(f"FAILED {f['run']}: {f['error']}")
+    table_out = _collect(TABLES[table], [(runs[i], results[i]) for i in sorted(results)])
     table_out["fusion_beats_single_streams"] = _fusion_check(table_out)
+    table_out["failed"] = failed
     if TABLES[table].complexity:
         _add_complexity(table_out, runs)
     from mmff.engine.stages import write_json
     text = format_table(table_out)
     write_json(root / f"table{table}.json", table_out)
     (root / f"table{table}.md").write_text(text + "\n")
-    if TABLES[table].sweep:
+    if TABLES[table].sweep and results:
         _plot_sweep(table_out, root / f"table{table}.png")
     echo(text)
     return table_out
+
+
+def _run_parallel(runs: list[Run], stage1: Path, jobs: int, progress: bool, dataset_factory, model_factory,
+                  table: str) -> tuple[dict, list]:
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm.auto import tqdm
+
+    from mmff.engine.stages import stage1_key, stage_plan
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    todo = [i for i, r in enumerate(runs) if not (r.dir / "results.json").is_file()]
+    streams: dict[tuple, tuple] = {}
+    for i in todo:
+        r = runs[i]
+        for stage, part, _ in stage_plan(r.cfg):
+            if stage == 1:
+                streams.setdefault((r.column, stage1_key(r.cfg, part)), (r.cfg, part, stage1 / r.column))
+    results: dict[int, dict] = {}
+    failed: list[dict] = []
+    # spawn: no forked copies of a parent's threads / open files inside the workers
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+        futs = {pool.submit(_stage1_job, c, p, d, dataset_factory, model_factory, threads): (c, p, d)
+                for c, p, d in streams.values()}
+        for f in tqdm(as_completed(futs), total=len(futs), desc=f"table {table}: streams", unit="run",
+                      disable=not progress):
+            try:
+                f.result()
+            except Exception as e:  # noqa: BLE001 (a worker's error: report it, keep going)
+                c, p, d = futs[f]
+                failed.append({"run": f"stage 1 {p} ({c.name})", "dir": str(d), "error": str(e).splitlines()[0]})
+        futs = {pool.submit(_row_job, runs[i], stage1, dataset_factory, model_factory, 1, threads): i
+                for i in range(len(runs))}
+        for f in tqdm(as_completed(futs), total=len(futs), desc=f"table {table}: rows", unit="run",
+                      disable=not progress):
+            i = futs[f]
+            try:
+                results[i] = f.result()
+            except Exception as e:  # noqa: BLE001
+                failed.append({"run": runs[i].describe(), "dir": str(runs[i].dir), "error": str(e).splitlines()[0]})
+    return results, failed
 
 
 def _collect(spec: TableSpec, results: list) -> dict:

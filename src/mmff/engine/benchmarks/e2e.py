@@ -23,7 +23,6 @@ FLOPs / 2) on the real inputs.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -246,7 +245,7 @@ def bench_e2e(samples: dict, s, direct: bool = False,
         skel, video = samples[key]
         ms, bs = lm.median + fm.median, lb.median + fb.median
         out["samples"][key] = {
-            "skeleton": Path(skel).name, "video": Path(video).name,
+            "skeleton": Path(skel).name, "video": f"{Path(video).parent.name}/{Path(video).name}",
             "mmff_s": ms, "baseline_s": bs, "time_ratio": ratio(bs, ms),
             "mmff_load_s": lm.median, "baseline_load_s": lb.median,
             "mmff_forward_s": fm.median, "baseline_forward_s": fb.median,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import shutil
 import time
-from pathlib import Path
 from typing import Callable
 
 from .timing import cpu_count, ratio

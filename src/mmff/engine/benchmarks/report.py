@@ -24,11 +24,18 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text(path: str | Path, text: str) -> Path:
@@ -174,7 +181,11 @@ def markdown_report(results: dict, plot_name: str | None = None) -> str:
         f"Versions: Python {m.get('python')}, torch {m.get('torch')}, numpy {m.get('numpy')}, "
         f"PyAV {m.get('av')}, OpenCV {m.get('cv2')}, numba {m.get('numba')}; {m.get('platform')}  ",
         f"Mode: {'quick' if results.get('quick') else 'full'}, repeats {results.get('repeats')}, "
-        f"warm-up {results.get('warmup')}",
+        f"warm-up {results.get('warmup')}" + ("  " if results.get("note") else ""),
+    ]
+    if results.get("note"):
+        parts.append(f"Note: {results['note']}")
+    parts += [
         "",
         "## Summary",
         "",
@@ -196,6 +207,12 @@ def markdown_report(results: dict, plot_name: str | None = None) -> str:
                        f"{s['time_ratio']:.2f}x / {s['macs_ratio']:.2f}x", ""])
         parts += [_md_table(["sample", "video", "MMFF", "baseline", "GMACs (MMFF / base)",
                              "params", "time / MACs ratio", ""], hb), ""]
+        by_part = e2e.get("parts_macs") or {}
+        if by_part:
+            rows = [[pipe, part, f"{d['params'] / 1e6:.2f}M", f"{d['macs'] / 1e9:.2f}"]
+                    for pipe, pd in by_part.items() for part, d in pd.items()]
+            parts += ["Parameters and MACs by part (FlopCounterMode on the real inputs, batch 1):",
+                      "", _md_table(["pipeline", "part", "params", "GMACs"], rows), ""]
         stages = e2e.get("stage_breakdown")
         if stages:
             parts += ["Stage breakdown (median seconds, first sample):", "",
@@ -240,6 +257,17 @@ def analysis(results: dict) -> dict:
         notes["seek"] = (f"the frame at p decodes {seek['frame_index'] + 1} of {seek['frames']} "
                          f"frames ({frac:.0%}); the ideal ratio without fixed costs is "
                          f"{1 / frac:.2f}x.")
+    sc = results.get("scaling") or {}
+    if len(sc.get("rows") or []) >= 2:
+        first, last = sc["rows"][0], sc["rows"][-1]
+        dt = last["T"] - first["T"]
+        growth = ", ".join(
+            f"{name} +{_fmt(last[name] - first[name], 's')} ({(last[name] / first[name] - 1):+.0%})"
+            for name in sc["pipelines"])
+        notes["scaling"] = (
+            f"from T={first['T']} to T={last['T']} ({dt} more frames): {growth}. Forward cost is "
+            f"constant in T; the growth is decoding, which starts at the first frame for every "
+            f"pipeline: MMFF decodes up to its last p, the baseline to the end of the video.")
     prep = results.get("prepare") or {}
     if "ratio" in prep:
         note = (f"{prep['samples']} samples in {_fmt(prep['prepare_s'], 's')} vs the decode "

@@ -1,0 +1,339 @@
+"""Use a trained model on raw files: a Kinect ``.skeleton`` + its ``_rgb.avi`` -> top-k actions.
+
+The model input is built exactly as the test-time dataset builds it
+(:func:`mmff.data.datasets.build_item`, :func:`~mmff.data.datasets.crop_window`): the skeleton
+pipeline of the checkpoint's config (VA-pre, pad/sample), the frame(s) at p decoded without
+decoding the whole video (:func:`mmff.data.video.decode_frames_at` stops at the last requested
+frame), the centred projection crop (+``data.test_margin``), resize, Eq. 13 displacement.
+
+:class:`Predictor` holds the model; :meth:`Predictor.load` turns one pair of files into an item
+(+ what the heat-map figure needs), :meth:`Predictor.predict` runs a batch. Folder mode
+(:func:`predict_folder`) streams many pairs through a ``DataLoader`` (worker processes read and
+decode while the model runs) and reports bad pairs without stopping (``strict`` stops).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+__all__ = ["PredictError", "Predictor", "RawSample", "sample_stem", "check_pair", "find_pairs",
+           "topk_result", "predict_folder", "write_csv", "write_heatmap", "VIDEO_SUFFIXES"]
+
+#: video files looked up beside a skeleton NAME, in this order
+VIDEO_SUFFIXES = ("_rgb.avi", ".avi", "_rgb.mp4", ".mp4")
+_NTU_RE = re.compile(r"S\d{3}C\d{3}P\d{3}R\d{3}A\d{3}")
+
+
+class PredictError(ValueError):
+    """Bad or mismatched raw input for ``mmff predict``; the message names the file(s)."""
+
+
+def sample_stem(path) -> str:
+    """The sample name of a skeleton or video file: the NTU ``SsssCcccPpppRrrrAaaa`` when the
+    file name holds one, else the name without its suffix and a trailing ``_rgb``."""
+    name = Path(path).name
+    m = _NTU_RE.match(name)
+    if m:
+        return m.group(0)
+    stem = name.split(".")[0]
+    return stem[:-4] if stem.endswith("_rgb") else stem
+
+
+def check_pair(skeleton, video) -> str:
+    """The sample name; :class:`PredictError` when skeleton and video are of different samples."""
+    a, b = sample_stem(skeleton), sample_stem(video)
+    if a != b:
+        raise PredictError(f"{skeleton} and {video} are different samples ({a} vs {b}); "
+                           "pass the skeleton and video of one recording")
+    return a
+
+
+@dataclass
+class RawSample:
+    """One loaded pair: the model ``item`` (unbatched, contract keys) and, for figures, the
+    un-normalised model images ``crops`` (K, S, S, 3) uint8, the crop windows ``boxes`` in the
+    source frame, the video frame indices and the load time."""
+
+    name: str
+    item: dict
+    crops: Optional[np.ndarray] = None
+    boxes: list = field(default_factory=list)
+    frame_indices: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Predictor:
+    """A checkpoint ready for raw inputs.
+
+    ``positions`` replaces ``data.positions`` (same number of frames K as the model was
+    built for). ``device``: ``"cpu"``, ``"cuda"``, or ``"auto"``.
+    """
+
+    def __init__(self, checkpoint, device: str = "cpu", positions: Optional[Sequence[float]] = None):
+        from mmff.data.transforms import build_skeleton_pipeline
+        from mmff.engine.checkpoint import load_checkpoint
+
+        self.checkpoint = Path(checkpoint)
+        model, cfg, classes, extra = load_checkpoint(checkpoint)
+        if positions is not None:
+            positions = [float(p) for p in positions]
+            if len(positions) != cfg.num_frames:
+                raise PredictError(f"--position: the model takes {cfg.num_frames} frame(s) "
+                                   f"(data.positions {cfg.data.positions}), got {len(positions)} "
+                                   f"position(s)")
+            if any(not 0 <= p <= 1 for p in positions):
+                raise PredictError(f"--position: fractions must lie in [0, 1], got {positions}")
+            cfg.data.positions = positions
+        if cfg.model.skeleton.layout == "sysu":
+            raise PredictError(f"{checkpoint}: a SYSU (20-joint) model; mmff predict reads NTU "
+                               ".skeleton files (25 joints)")
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.cfg, self.classes, self.extra = cfg, list(classes), extra
+        self.needs_video = cfg.model.kind != "skeleton_only"
+        self.pipeline = build_skeleton_pipeline(cfg.data, cfg.model.skeleton.backbone, train=False)
+
+    # ------------------------------------------------------------------ inputs
+    def load(self, skeleton, video=None) -> RawSample:
+        """Read one pair and build the model input (test-time transforms of the config)."""
+        from mmff.data.datasets import build_item, crop_window, image_to_chw, normalisation
+        from mmff.data.prepare import read_ntu_arrays
+        from mmff.data.transforms import crop_and_resize, points_to_crop
+        from mmff.data.video import decode_frames_at, frame_index
+
+        t0 = time.perf_counter()
+        skeleton = Path(skeleton)
+        if not skeleton.is_file():
+            raise PredictError(f"{skeleton}: no such skeleton file")
+        if self.needs_video:
+            if video is None:
+                raise PredictError(f"{skeleton}: this {self.cfg.model.kind} model needs the video "
+                                   "(--video); only skeleton-only checkpoints run without one")
+            name = check_pair(skeleton, video)
+        else:
+            name = sample_stem(skeleton)
+        d = self.cfg.data
+        joints, color = read_ntu_arrays(skeleton, int(d.num_person))
+        out = RawSample(name, {})
+        image_fn = None
+        if self.needs_video:
+            vf = decode_frames_at(video, d.positions)
+            color_p = color[frame_index(d.positions, joints.shape[0])]       # (K, M, V, 2)
+            scale, bias = normalisation(d)
+            crops = []
+
+            def image_fn(k):
+                box = crop_window(color_p[k], vf.width, vf.height, d, train=False)
+                crop = crop_and_resize(vf.frames[k], box, d.image_size)
+                crops.append(crop)
+                out.boxes.append([int(v) for v in box])
+                return image_to_chw(crop, scale, bias), points_to_crop(color_p[k], box)
+
+            out.frame_indices = list(vf.indices)
+        out.item = build_item(joints, d.positions, self.pipeline, None, image_fn)
+        if self.needs_video:
+            out.crops = np.stack(crops)
+        out.seconds = time.perf_counter() - t0
+        return out
+
+    # ------------------------------------------------------------------ model
+    @torch.inference_mode()
+    def predict(self, batch: dict) -> torch.Tensor:
+        """Class probabilities (N, num_classes) for a batch of items (stacked)."""
+        batch = {k: v.to(self.device) for k, v in batch.items()
+                 if k in ("skeleton", "image", "joints2d", "displacement")}
+        return torch.softmax(self.model(batch).float(), dim=1).cpu()
+
+    def attention(self) -> dict:
+        """The RGB stream's attention maps of the last forward (M_1, M_2, M_ske: (N, K, 1, H, W)),
+        empty for skeleton-only models."""
+        rgb = getattr(self.model, "rgb_stream", None)
+        return {k: v.cpu() for k, v in getattr(rgb, "last_attention", {}).items()}
+
+    def predict_one(self, skeleton, video=None, topk: int = 5) -> tuple:
+        """``(result, sample, probs)`` for one pair: ``result = {"topk": [...], "seconds": s,
+        "sample": name}`` (:func:`topk_result`; seconds from reading the files to the
+        probabilities), the loaded :class:`RawSample` and the (num_classes,) probabilities."""
+        t0 = time.perf_counter()
+        s = self.load(skeleton, video)
+        probs = self.predict({k: v[None] for k, v in s.item.items()})[0]
+        res = topk_result(probs, self.classes, topk)
+        res["seconds"] = time.perf_counter() - t0
+        res["sample"] = s.name
+        return res, s, probs
+
+    def __call__(self, skeleton, video=None, topk: int = 5) -> dict:
+        """The result dict of :meth:`predict_one`."""
+        return self.predict_one(skeleton, video, topk)[0]
+
+
+def write_heatmap(predictor: Predictor, sample: RawSample, probs: torch.Tensor, path) -> Path:
+    """Fig. 10-11 panels for one predicted pair (call right after :meth:`Predictor.predict` on
+    it): crop + projected skeleton + skeleton-attention square, M_1, M_2, M_ske overlays."""
+    from mmff.engine.visualize import attention_panels, plot_attention
+
+    if sample.crops is None:
+        raise PredictError("--heatmap: a skeleton-only model has no image or attention maps")
+    att = {k: v[0] for k, v in predictor.attention().items()}
+    cfg = predictor.cfg
+    top = int(probs.argmax())
+    rows = []
+    for k, pan in enumerate(attention_panels(sample.item, att, cfg.model.rgb.attention_square)):
+        rows.append({"image": sample.crops[k], "panel": pan,
+                     "title": f"{sample.name} frame {sample.frame_indices[k]} (p={cfg.data.positions[k]:.2f})"})
+    name = predictor.classes[top] if top < len(predictor.classes) else str(top)
+    return plot_attention(rows, path, cfg.model.rgb.attention_square,
+                          title=f"predicted: {name} ({100 * float(probs[top]):.1f}%)")
+
+
+def topk_result(probs: torch.Tensor, classes: Sequence[str], k: int = 5) -> dict:
+    """``{"topk": [{"label": int, "name": str, "prob": float}, ...]}``, most probable first."""
+    k = max(1, min(int(k), probs.numel()))
+    p, idx = torch.topk(probs, k)
+    return {"topk": [{"label": int(i), "name": classes[int(i)] if int(i) < len(classes) else str(int(i)),
+                      "prob": float(v)} for v, i in zip(p, idx)]}
+
+
+# ---------------------------------------------------------------------- folder mode
+def find_pairs(skeleton_dir, video_dir=None, need_video: bool = True) -> tuple[list, list]:
+    """``([(name, skeleton, video or None)], [(file, error)])`` for every ``*.skeleton`` of
+    ``skeleton_dir``; the video is ``NAME_rgb.avi`` (or ``NAME.avi``, ``.mp4``) in
+    ``video_dir``. A skeleton without its video is an error entry when ``need_video``."""
+    skeleton_dir = Path(skeleton_dir)
+    if not skeleton_dir.is_dir():
+        raise PredictError(f"{skeleton_dir}: no such folder")
+    vdir = Path(video_dir) if video_dir is not None else skeleton_dir
+    if need_video and not vdir.is_dir():
+        raise PredictError(f"{vdir}: no such video folder")
+    pairs, errors = [], []
+    for f in sorted(skeleton_dir.glob("*.skeleton")):
+        name = sample_stem(f)
+        video = None
+        if need_video:
+            video = next((vdir / f"{name}{s}" for s in VIDEO_SUFFIXES if (vdir / f"{name}{s}").is_file()), None)
+            if video is None:
+                errors.append((str(f), f"{f}: no video {name}_rgb.avi in {vdir}"))
+                continue
+        pairs.append((name, f, video))
+    if not pairs and not errors:
+        raise PredictError(f"{skeleton_dir}: no *.skeleton files")
+    return pairs, errors
+
+
+class _PairDataset(Dataset):
+    """Items of raw pairs for a DataLoader; a bad pair yields its error instead of raising."""
+
+    def __init__(self, predictor: Predictor, pairs: list):
+        self.pred, self.pairs = predictor, pairs
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, i):
+        name, skel, video = self.pairs[i]
+        try:
+            return name, self.pred.load(skel, video).item, None
+        except (ValueError, OSError) as e:  # library errors name the file
+            return name, None, str(e)
+
+
+def _collate(samples):
+    ok = [(n, it) for n, it, err in samples if err is None]
+    bad = [(n, err) for n, _, err in samples if err is not None]
+    batch = torch.utils.data.default_collate([it for _, it in ok]) if ok else None
+    return [n for n, _ in ok], batch, bad
+
+
+def _worker_init(_):
+    torch.set_num_threads(1)
+
+
+def _true_label(name: str, num_classes: int) -> Optional[int]:
+    m = _NTU_RE.match(name)
+    if not m:
+        return None
+    a = int(name[17:20]) - 1
+    return a if 0 <= a < num_classes else None
+
+
+def predict_folder(predictor: Predictor, skeleton_dir, video_dir=None, topk: int = 5,
+                   batch_size: int = 8, workers: int = 0, strict: bool = False,
+                   progress: bool = True, on_error: Callable[[str], None] = lambda m: None) -> dict:
+    """Predict every pair of a folder. Returns ``{"rows": [...], "failed": [{"file", "error"}],
+    "seconds", "accuracy" (top-1 against the NTU ``A`` number, when every name has one)}``.
+    Bad pairs are reported through ``on_error`` and skipped; with ``strict`` the first one
+    raises :class:`PredictError`."""
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    pairs, errors = find_pairs(skeleton_dir, video_dir, predictor.needs_video)
+    failed = []
+
+    def fail(file, msg):
+        if strict:
+            raise PredictError(msg)
+        failed.append({"file": file, "error": msg})
+        on_error(msg)
+
+    for file, msg in errors:
+        fail(file, msg)
+    loader = DataLoader(_PairDataset(predictor, pairs), batch_size=max(1, batch_size),
+                        num_workers=workers, collate_fn=_collate, worker_init_fn=_worker_init,
+                        prefetch_factor=2 if workers else None, persistent_workers=False)
+    rows = []
+    by_name = {n: s for n, s, _ in pairs}
+    with tqdm(total=len(pairs), desc="predict", unit="sample", disable=not progress) as bar:
+        for names, batch, bad in loader:
+            for n, msg in bad:
+                fail(str(by_name[n]), msg)
+            if batch is not None:
+                probs = predictor.predict(batch)
+                for n, pr in zip(names, probs):
+                    rows.append({"sample": n, "true_label": _true_label(n, len(predictor.classes)),
+                                 **topk_result(pr, predictor.classes, topk)})
+            bar.update(len(names) + len(bad))
+    out = {"rows": rows, "failed": failed, "seconds": time.perf_counter() - t0}
+    labelled = [r for r in rows if r["true_label"] is not None]
+    if rows and len(labelled) == len(rows):
+        out["accuracy"] = float(np.mean([r["topk"][0]["label"] == r["true_label"] for r in rows]))
+    return out
+
+
+def write_csv(rows: list, path, topk: int) -> Path:
+    """CSV (atomic): ``sample, true_label, label, name, prob``, then ``label_k, name_k, prob_k``
+    for k = 2..topk."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    head = ["sample", "true_label", "label", "name", "prob"]
+    for k in range(2, topk + 1):
+        head += [f"label_{k}", f"name_{k}", f"prob_{k}"]
+    w.writerow(head)
+    for r in rows:
+        cells = [r["sample"], "" if r["true_label"] is None else r["true_label"]]
+        for t in r["topk"]:
+            cells += [t["label"], t["name"], f"{t['prob']:.6f}"]
+        w.writerow(cells + [""] * (len(head) - len(cells)))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(buf.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
