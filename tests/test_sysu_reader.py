@@ -144,8 +144,9 @@ def test_synthetic_is_deterministic_and_v73(tmp_path, synth_tree):
     a = read_sysu_skeleton(root / "3DvideoNorm" / "Subject02" / "video5")
     b = read_sysu_skeleton(other / "3DvideoNorm" / "Subject02" / "video5")
     np.testing.assert_array_equal(a.joints, b.joints)
-    assert (root / "3DvideoNorm/Subject02/video5/rgb/3.jpg").read_bytes() == \
-        (other / "3DvideoNorm/Subject02/video5/rgb/3.jpg").read_bytes()
+    for f in ("rgb/3.jpg", "sklWorld.mat", "sklImage.mat"):   # same seed, same bytes
+        assert (root / "3DvideoNorm/Subject02/video5" / f).read_bytes() == \
+            (other / "3DvideoNorm/Subject02/video5" / f).read_bytes()
     v73 = tmp_path / "v73"
     write_synthetic_sysu(v73, samples_per_class=1, seed=3, size=(96, 72), num_frames=(12, 16),
                          mat_format="v7.3")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 
 HELP = ("Benchmark MMFF against the alternatives it replaces, as ratios measured in one run: "
@@ -25,30 +26,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="work folder: synthetic samples, prepared data, results.json, "
                         "benchmarks.md, scaling.png")
     p.add_argument("--only", nargs="+", choices=_SECTIONS, default=None, metavar="SECTION",
-                   help=f"run only these sections ({', '.join(_SECTIONS)})")
+                   help=f"run only these sections ({', '.join(_SECTIONS)})%(default).0s")
     p.add_argument("--ntu-dir", default=None, metavar="DIR",
                    help="folder with the real NTU pair S001C001P001R001A001 (.skeleton + "
-                        "_rgb.avi); default: shared/data/ntu beside the repository")
+                        "_rgb.avi); default: shared/data/ntu beside the repository%(default).0s")
     p.add_argument("--threads", type=int, default=None,
-                   help="torch intra-op threads, fixed for the whole run (default: usable CPUs)")
+                   help="torch intra-op threads, fixed for the whole run (default: usable CPUs)%(default).0s")
     p.add_argument("--workers", type=int, default=None,
-                   help="processes for 'prepare' and DataLoader workers (default: usable CPUs)")
+                   help="processes for 'prepare' and DataLoader workers (default: usable CPUs)%(default).0s")
     p.add_argument("--repeats", type=int, default=None,
-                   help="timed repeats per measurement, median reported (default 5; quick 1)")
-    p.add_argument("--warmup", type=int, default=None, help="untimed warm-up runs (default 1)")
+                   help="timed repeats per measurement, median reported (default 5; quick 1)%(default).0s")
+    p.add_argument("--warmup", type=int, default=None, help="untimed warm-up runs (default 1)%(default).0s")
     p.add_argument("--decode-threads", type=int, default=None,
                    help="video decoder threads for both sides of every comparison (default 1: "
-                        "one worker per core; 0: FFmpeg's choice)")
+                        "one worker per core; 0: FFmpeg's choice)%(default).0s")
     p.add_argument("--i3d", dest="i3d_variant", choices=("full", "mmaction2"), default=None,
                    help="I3D-ResNet-50 inflation of the video baseline: 'full' (every kxk -> "
                         "kxkxk, the paper's 46.8M 'Inflated ResNet50') or 'mmaction2' (its "
-                        "28.0M i3d_r50); default full")
+                        "28.0M i3d_r50); default full%(default).0s")
     p.add_argument("--doc", default=None, metavar="FILE",
                    help="where the full run writes its Markdown report (default "
-                        "docs/benchmarks.md in the repository; quick runs write only to --out)")
+                        "docs/benchmarks.md in the repository; quick runs write only to --out)%(default).0s")
     p.add_argument("--note", default=None, metavar="TEXT",
                    help="a line for the report saying how the run was set up (e.g. 'pinned to "
-                        "2 cores of an idle 16-core machine with taskset')")
+                        "2 cores of an idle 16-core machine with taskset')%(default).0s")
     p.add_argument("--strict", action="store_true",
                    help="stop at the first section that fails instead of reporting it and "
                         "going on")
@@ -68,6 +69,8 @@ def _command_line(args: argparse.Namespace) -> str:
             parts.append(f"--{key.replace('_', '-') if key != 'i3d_variant' else 'i3d'} {v}")
     if args.only:
         parts.append("--only " + " ".join(args.only))
+    if args.note:
+        parts.append("--note " + shlex.quote(args.note))
     return " ".join(parts)
 
 

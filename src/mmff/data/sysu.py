@@ -32,12 +32,11 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Optional, Sequence, Union
+from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
 from . import SkeletonFormatError
-
 from .prepare import atomic_write_bytes
 from .transforms import project_to_image
 from .video import frame_index  # one rule for the skeleton frame and the image at p
@@ -48,7 +47,7 @@ __all__ = [
     "SYSUSkeleton", "SYSUSequence", "read_mat_array", "write_mat", "read_sysu_skeleton",
     "list_sysu_sequences", "sysu_frame_paths", "read_sysu_frames_at", "read_sysu_metadata",
     "sysu_folds", "load_fold_file", "infer_fold_setting", "sysu_benchmark", "fold_subsets",
-    "write_synthetic_sysu", "prepare_sysu", "frame_index",
+    "synthetic_sysu_pose", "write_synthetic_sysu", "prepare_sysu",
 ]
 
 # --------------------------------------------------------------------------- constants
@@ -228,6 +227,7 @@ def write_mat(path: PathLike, arrays: Mapping[str, np.ndarray], format: str = "v
     ``format="v5"`` uses :func:`scipy.io.savemat`; ``format="v7.3"`` writes HDF5 the way MATLAB
     does (512-byte user block with the MAT header, arrays stored with their axes reversed,
     ``MATLAB_class`` attribute), so MATLAB and :func:`read_mat_array` read the same shapes.
+    The header text carries no date, so equal arrays give equal bytes.
     """
     path = Path(path)
     tmp = _atomic_target(path)
@@ -237,6 +237,8 @@ def write_mat(path: PathLike, arrays: Mapping[str, np.ndarray], format: str = "v
             with open(tmp, "wb") as f:
                 scipy.io.savemat(f, {k: np.asarray(v) for k, v in arrays.items()}, format="5",
                                  do_compression=False)
+                f.seek(0)  # scipy's header holds the creation time: fixed text = same bytes per seed
+                f.write(b"MATLAB 5.0 MAT-file, Platform: posix, Created by: mmff".ljust(116, b" "))
         elif format in ("v7.3", "v73", "7.3"):
             import h5py
             with h5py.File(tmp, "w", userblock_size=512) as f:

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 __all__ = ["ExportError", "OnnxModel", "input_names", "example_inputs", "export_onnx",
-           "check_onnx", "run_onnx", "DEFAULT_OPSET", "EXPORTERS"]
+           "check_onnx", "run_onnx", "file_opset", "DEFAULT_OPSET", "EXPORTERS"]
 
 DEFAULT_OPSET = 17
 EXPORTERS = ("torchscript", "dynamo")
@@ -84,6 +84,15 @@ def example_inputs(cfg, batch: int = 1, seed: int = 0) -> dict:
     out["joints2d"] = torch.rand(batch, K, M, V, 2, generator=g)
     out["displacement"] = torch.rand(batch, K, M, V, generator=g)
     return {k: out[k] for k in input_names(cfg)}
+
+
+def file_opset(path) -> int:
+    """The default-domain opset the ONNX file declares (the dynamo exporter implements opset
+    >= 18 and keeps 18 when it cannot convert down to a lower requested one)."""
+    import onnx
+
+    m = onnx.load(str(path), load_external_data=False)
+    return int(next((o.version for o in m.opset_import if o.domain in ("", "ai.onnx")), 0))
 
 
 def run_onnx(path, inputs: dict, threads: Optional[int] = None) -> np.ndarray:
@@ -178,5 +187,6 @@ def export_onnx(checkpoint, out, opset: int = DEFAULT_OPSET, exporter: str = "to
             extra.unlink(missing_ok=True)
     shapes = {n: ["N"] + list(x[n].shape[1:]) for n in names}
     return {"onnx": str(out), "inputs": shapes, "output": {"logits": ["N", len(classes)]},
-            "classes": len(classes), "exporter": exporter, "opset": opset,
+            "classes": len(classes), "exporter": exporter, "opset_requested": opset,
+            "opset": file_opset(out),
             "max_abs_diff": diffs, "seconds": time.perf_counter() - t0}

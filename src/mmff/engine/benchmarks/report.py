@@ -1,45 +1,24 @@
 """Writers for ``mmff bench``: the printed table, JSON, ``docs/benchmarks.md`` and the scaling PNG.
 
-All files are written atomically (temp file in the same folder + ``os.replace``).
+All files are written atomically (``mmff.data.prepare.atomic_write_bytes``: temp file in the
+same folder + ``os.replace``).
 """
 from __future__ import annotations
 
+import io
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
-from typing import Callable
 
-__all__ = ["summary_rows", "format_table", "markdown_report", "plot_scaling", "atomic_write",
+__all__ = ["summary_rows", "format_table", "markdown_report", "plot_scaling", "analysis",
            "write_json", "write_text"]
 
 
-def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
-    """Call ``write(tmp_path)`` on a temp file beside ``path``, then move it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix,
-                               dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_text(path: str | Path, text: str) -> Path:
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    from mmff.data.prepare import atomic_write_bytes  # the project's one atomic writer
+
+    atomic_write_bytes(path, text.encode())
+    return Path(path)
 
 
 def write_json(path: str | Path, obj) -> Path:
@@ -306,7 +285,12 @@ def plot_scaling(sc: dict, path: str | Path) -> Path:
     # below the axes: never on top of a line, whatever the numbers
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=9, frameon=False)
     fig.tight_layout()
+    from mmff.data.prepare import atomic_write_bytes
+
+    buf = io.BytesIO()
     try:
-        return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", bbox_inches="tight"))
+        fig.savefig(buf, format="png", bbox_inches="tight")
     finally:
         plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
+    return Path(path)
