@@ -61,7 +61,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _common(ntu)
     sysu = sub.add_parser("sysu", help="SYSU 3D Human-Object Interaction",
                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    sysu.add_argument("--raw", required=True, help="SYSU root (3DvideoNorm/<Subject>/video<k>/)")
+    sysu.add_argument("--root", "--raw", dest="raw", required=True,
+                      help="SYSU root (3DvideoNorm/<Subject>/video<k>/)")
+    sysu.add_argument("--folds", type=int, default=30,
+                      help="random folds per setting stored in the index (Setting-1 and -2)")
+    sysu.add_argument("--seed", type=int, default=0, help="seed of the random folds")
+    sysu.add_argument("--fold-file", action="append", default=None, metavar="[SETTING=]FILE",
+                      help="fold file that circulates with the dataset (train indices per fold; "
+                           "see docs/sysu.md); repeatable, e.g. setting1=folds1.mat")
+    sysu.add_argument("--skeleton-only", action="store_true", help="store no frames")
+    sysu.add_argument("--store", choices=("crop", "full"), default="crop",
+                      help="keep a generous crop around the joints, or the full frame")
     _common(sysu)
 
 
@@ -96,8 +106,18 @@ def run(args: argparse.Namespace) -> int:
         from mmff.data.sysu import prepare_sysu
     except ImportError:
         raise ValueError("prepare sysu: mmff.data.sysu.prepare_sysu is not available") from None
+    fold_file = None
+    if args.fold_file:
+        pairs = [f.split("=", 1) if "=" in f else (None, f) for f in args.fold_file]
+        keyed = {k: v for k, v in pairs if k}
+        plain = [v for k, v in pairs if not k]
+        if keyed and plain:
+            raise ValueError("--fold-file: use either SETTING=FILE for all files or plain FILEs")
+        fold_file = keyed or (plain[0] if len(plain) == 1 else plain)
     res = prepare_sysu(args.raw, args.out, workers=args.workers, strict=args.strict,
-                       positions=args.positions)
+                       positions=args.positions, n_folds=args.folds, seed=args.seed,
+                       fold_file=fold_file, skeleton_only=args.skeleton_only, store=args.store,
+                       progress=not args.no_progress)
     report = getattr(res, "report", res)
     if not isinstance(report, dict):
         import pathlib
