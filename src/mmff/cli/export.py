@@ -42,7 +42,8 @@ def run(args) -> int:
 
     from mmff.engine.export import export_onnx
 
-    logging.getLogger("onnxscript").setLevel(logging.ERROR)  # version-converter tracebacks
+    for name in ("onnxscript", "torch.onnx"):  # version-converter tracebacks, torchvision notes
+        logging.getLogger(name).setLevel(logging.ERROR)
     res = export_onnx(args.checkpoint, args.onnx, args.opset, args.exporter,
                       check=not args.no_check, tolerance=args.tolerance)
     if args.json:

@@ -61,6 +61,7 @@ def collect_rng_states() -> dict:
         "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
                   "has_gauss": int(has_gauss), "gauss": float(gauss)},
         "python": {"version": version, "state": list(pystate), "gauss": pygauss},
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
 
 
@@ -71,13 +72,15 @@ def set_rng_states(states: dict) -> None:
     np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
     p = states["python"]
     random.setstate((p["version"], tuple(p["state"]), p["gauss"]))
+    if states.get("cuda") and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(states["cuda"])
 
 
 @contextmanager
 def _seeded(seed: int):
     """Run a block with seeded global RNGs, then put the previous states back."""
     t, n, p = torch.get_rng_state(), np.random.get_state(), random.getstate()
-    torch.manual_seed(seed)
+    torch.default_generator.manual_seed(seed)  # CPU only: the CUDA generator (dropout on GPU) is left alone
     np.random.seed(seed)
     random.seed(seed)
     try:
