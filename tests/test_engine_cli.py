@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 
 from mmff.cli import main
-from mmff.config import config_from_dict, load_config
+from mmff.config import load_config
 from mmff.engine.checkpoint import read_checkpoint
 from mmff.engine.stages import run_stages
 from mmff.engine.tables import TABLES, detect_dataset, plan_table, run_table

@@ -3,7 +3,6 @@ of docs/design.md (random augmentation from the global RNGs, like the real datas
 tests of the resumable sampler / seeded dataset."""
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 import torch

@@ -33,3 +33,20 @@ def make_checkpoint(path: Path, seed: int = 0, **kw) -> Path:
     cfg = tiny_predict_cfg(**kw)
     model = create_model(cfg).eval()
     return save_checkpoint(path, model, cfg, NTU60_CLASSES, stage=3)
+
+
+NAME = "S001C001P001R001A001"
+
+
+def prepare_real_pair(ntu_dir: Path, root: Path) -> Path:
+    """The real NTU pair prepared by `mmff prepare ntu` (1 sample) -> the prepared folder."""
+    from mmff.cli import main
+
+    raw = root / "raw"
+    raw.mkdir(parents=True)
+    for suffix in (".skeleton", "_rgb.avi"):
+        (raw / f"{NAME}{suffix}").symlink_to(ntu_dir / f"{NAME}{suffix}")
+    out = root / "prepared"
+    assert main(["prepare", "ntu", "--raw", str(raw), "--out", str(out), "--workers", "1",
+                 "--no-progress"]) == 0
+    return out

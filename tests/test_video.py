@@ -137,3 +137,107 @@ def test_bad_videos_raise_one_line_error_naming_file(tmp_path, ntu_dir):
         assert vf.frames[0].shape == (1080, 1920, 3)
     except VideoError as e:
         assert str(cut) in str(e)
+
+
+def make_gop_video(path, n=50, gop=12, bframes=True, open_gop=False):
+    """Like :func:`make_video` with a keyframe every ``gop`` frames (closed GOPs: IDRs)."""
+    c = av.open(str(path), "w")
+    s = c.add_stream("libx264", rate=30)
+    s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+    s.options = {"bf": "2" if bframes else "0", "g": str(gop), "crf": "10", "threads": "1",
+                 "x264-params": f"open-gop={int(open_gop)}:scenecut=0"}
+    for i in range(n):
+        img = np.full((48, 64, 3), 5 * i % 250, np.uint8)
+        img[4:12, i % 56:i % 56 + 8] = 255
+        for pkt in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+            c.mux(pkt)
+    for pkt in s.encode(None):
+        c.mux(pkt)
+    c.close()
+    return path
+
+
+def _sequential(path) -> list:
+    c = av.open(str(path))
+    s = c.streams.video[0]
+    s.codec_context.thread_count = 1
+    ref = [f.to_ndarray(format="rgb24") for f in c.decode(s)]
+    c.close()
+    return ref
+
+
+@pytest.mark.parametrize("container,bframes", [("avi", True), ("avi", False), ("mp4", True),
+                                               ("mkv", True)])
+def test_keyframe_start_exact_every_index(tmp_path, container, bframes):
+    """Decoding starts at the last IDR at or before the target and counts display indices
+    exactly: every index of a 4-keyframe video equals the full sequential decode."""
+    path = make_gop_video(tmp_path / f"g.{container}", bframes=bframes)
+    ref = _sequential(path)
+    assert len(ref) == 50
+    for i in range(50):
+        vf = decode_frames_at(path, [i / 49])
+        assert vf.indices == [i] and np.array_equal(vf.frames[0], ref[i]), i
+        assert vf.start_packet == 12 * (i // 12), i  # the seek is really taken
+    # several positions: one pass from the IDR before the first
+    ps = [0.9, 0.3, 0.6]
+    vf = decode_frames_at(path, ps)
+    assert vf.start_packet == 12 * (frame_index(0.3, 50) // 12)
+    for f, p in zip(vf.frames, ps):
+        assert np.array_equal(f, ref[frame_index(p, 50)])
+
+
+def test_open_gop_keyframes_are_not_seek_points(tmp_path):
+    """Open-GOP I-frames are followed by B-frames shown before them: not used as starts."""
+    path = make_gop_video(tmp_path / "open.avi", open_gop=True)
+    ref = _sequential(path)
+    for i in (13, 30, 49):
+        vf = decode_frames_at(path, [i / 49])
+        assert np.array_equal(vf.frames[0], ref[i]), i
+        assert vf.start_packet == 0
+
+
+def test_keyframe_start_verified_at_run_time(tmp_path, monkeypatch):
+    """A start whose first shown frame is not its own packet's falls back to packet 0."""
+    path = make_gop_video(tmp_path / "g.avi", bframes=True)
+    ref = _sequential(path)
+    # packet 13 (decode order) is a P-frame: B-frames decoded after it are shown before it
+    monkeypatch.setattr(V, "_idr_start", lambda packets, ctx, first: 13)
+    vf = decode_frames_at(path, [30 / 49])
+    assert vf.start_packet == 0 and np.array_equal(vf.frames[0], ref[30])
+
+
+@pytest.mark.parametrize("p", [0.0, 0.25, 0.5, 0.75, 1.0])
+def test_synth_style_multi_keyframe_exact(tmp_path, p):
+    """keyint=60 without B-frames (what ``mmff synth`` writes): IDR at 60 is used."""
+    path = tmp_path / "s.avi"
+    c = av.open(str(path), "w")
+    s = c.add_stream("libx264", rate=30)
+    s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+    s.options = {"preset": "ultrafast", "crf": "20",
+                 "x264-params": "bframes=0:threads=1:keyint=60:scenecut=0"}
+    for i in range(130):
+        img = np.full((48, 64, 3), 2 * i % 250, np.uint8)
+        img[20:28, i % 56:i % 56 + 8] = 255
+        for pkt in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+            c.mux(pkt)
+    for pkt in s.encode(None):
+        c.mux(pkt)
+    c.close()
+    ref = _sequential(path)
+    i = frame_index(p, 130)
+    vf = decode_frames_at(path, [p])
+    assert np.array_equal(vf.frames[0], ref[i]) and vf.start_packet == 60 * (i // 60)
+
+
+def test_ntu_one_keyframe_starts_at_zero(ntu_video):
+    path, hashes = ntu_video
+    vf = decode_frames_at(path, [0.5, 1.0])
+    assert vf.start_packet == 0
+    assert _md5(vf.frames[0]) == hashes[51] and _md5(vf.frames[1]) == hashes[102]
+
+
+def test_h264_nal_types_both_framings():
+    annexb = b"\x00\x00\x00\x01\x67AB\x00\x00\x01\x68C\x00\x00\x01\x65DEF"
+    assert V.h264_nal_types(annexb) == [7, 8, 5]
+    avcc = b"\x00\x00\x00\x02\x67A" + b"\x00\x00\x00\x03\x65BC"
+    assert V.h264_nal_types(avcc, 4) == [7, 5]

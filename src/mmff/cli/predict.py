@@ -51,6 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="folder mode: loader processes reading and decoding ahead of the model")
     p.add_argument("--strict", action="store_true", help="folder mode: stop at the first bad pair (exit 2)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's choice; 1 is fastest on a busy machine)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -65,6 +67,10 @@ def run(args) -> int:
 
     if args.topk < 1:
         raise PredictError(f"--topk: expected >= 1, got {args.topk}")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     pred = Predictor(args.checkpoint, device=args.device, positions=args.position)
     skel = Path(args.skeleton)
     if skel.is_dir():

@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
-import sys
 from pathlib import Path
-from typing import Optional
 
 HELP = "train a config in the paper's three stages (streams, fusion, fine-tune); resumable, DDP with --devices"
 

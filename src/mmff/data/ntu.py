@@ -493,6 +493,16 @@ def _numba_kernel():
     return _NUMBA_KERNEL
 
 
+
+def _warm_numba_reader() -> bool:
+    """Import numba and load the compiled kernel now (one tiny in-memory file), so the first
+    real file does not pay for it; used by ``mmff prepare``'s worker pool. False without numba."""
+    try:
+        _read_numba(b"1\n0\n", "<warm-up>", "warm-up")
+    except ImportError:
+        return False
+    return True
+
 def _read_numba(data: bytes, path: str, name: str) -> NTUSkeleton:
     kernel = _numba_kernel()
     buf = np.frombuffer(data, dtype=np.uint8)

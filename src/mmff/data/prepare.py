@@ -348,6 +348,22 @@ def _worker_init() -> None:
         pass
 
 
+#: imported by the forkserver before it forks any worker (imports + the reader's kernel)
+PRELOAD_MODULE = "mmff.data._prepare_preload"
+
+
+def _make_pool(processes: int):
+    """A process pool whose workers start warm: forkserver (never plain fork: the caller may
+    hold threads) with :data:`PRELOAD_MODULE` imported once in the server, so each worker is a
+    fork of a process that already imported av/cv2/numba and loaded the reader kernel
+    (~1 s of CPU per worker otherwise). ``spawn`` where forkserver does not exist."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn").Pool(processes, initializer=_worker_init)
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload([PRELOAD_MODULE])
+    return ctx.Pool(processes, initializer=_worker_init)
+
+
 def _run_job(args) -> tuple:
     job, opt = args
     try:
@@ -408,8 +424,7 @@ def prepare_samples(jobs: Sequence[PrepareJob], opt: PrepareOptions, dataset: st
             results = map(_run_job, ((j, opt) for j in todo))
             pool = None
         else:
-            ctx = mp.get_context("forkserver" if os.name != "nt" else "spawn")
-            pool = ctx.Pool(min(workers, len(todo)), initializer=_worker_init)
+            pool = _make_pool(min(workers, len(todo)))
             results = pool.imap_unordered(_run_job, ((j, opt) for j in todo), chunksize=1)
         try:
             for name, entry, err in results:

@@ -3,7 +3,6 @@ and the frame-position sweep (Fig. 7). PNGs are written atomically."""
 from __future__ import annotations
 
 import csv
-import math
 import os
 import tempfile
 from pathlib import Path

@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import random
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional
 
 import lightning as L
 import numpy as np

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-__all__ = ["PredictError", "Predictor", "RawSample", "sample_stem", "check_pair", "find_pairs",
+__all__ = ["PredictError", "Predictor", "SampleLoader", "RawSample", "sample_stem", "check_pair", "find_pairs",
            "topk_result", "predict_folder", "write_csv", "write_heatmap", "VIDEO_SUFFIXES"]
 
 #: video files looked up beside a skeleton NAME, in this order
@@ -73,40 +73,17 @@ class RawSample:
     seconds: float = 0.0
 
 
-class Predictor:
-    """A checkpoint ready for raw inputs.
+class SampleLoader:
+    """Raw pair -> model input for a config (test-time transforms); no model, so DataLoader
+    workers get only this small object."""
 
-    ``positions`` replaces ``data.positions`` (same number of frames K as the model was
-    built for). ``device``: ``"cpu"``, ``"cuda"``, or ``"auto"``.
-    """
-
-    def __init__(self, checkpoint, device: str = "cpu", positions: Optional[Sequence[float]] = None):
+    def __init__(self, cfg):
         from mmff.data.transforms import build_skeleton_pipeline
-        from mmff.engine.checkpoint import load_checkpoint
 
-        self.checkpoint = Path(checkpoint)
-        model, cfg, classes, extra = load_checkpoint(checkpoint)
-        if positions is not None:
-            positions = [float(p) for p in positions]
-            if len(positions) != cfg.num_frames:
-                raise PredictError(f"--position: the model takes {cfg.num_frames} frame(s) "
-                                   f"(data.positions {cfg.data.positions}), got {len(positions)} "
-                                   f"position(s)")
-            if any(not 0 <= p <= 1 for p in positions):
-                raise PredictError(f"--position: fractions must lie in [0, 1], got {positions}")
-            cfg.data.positions = positions
-        if cfg.model.skeleton.layout == "sysu":
-            raise PredictError(f"{checkpoint}: a SYSU (20-joint) model; mmff predict reads NTU "
-                               ".skeleton files (25 joints)")
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
-        self.cfg, self.classes, self.extra = cfg, list(classes), extra
+        self.cfg = cfg
         self.needs_video = cfg.model.kind != "skeleton_only"
         self.pipeline = build_skeleton_pipeline(cfg.data, cfg.model.skeleton.backbone, train=False)
 
-    # ------------------------------------------------------------------ inputs
     def load(self, skeleton, video=None) -> RawSample:
         """Read one pair and build the model input (test-time transforms of the config)."""
         from mmff.data.datasets import build_item, crop_window, image_to_chw, normalisation
@@ -148,6 +125,43 @@ class Predictor:
             out.crops = np.stack(crops)
         out.seconds = time.perf_counter() - t0
         return out
+
+
+class Predictor:
+    """A checkpoint ready for raw inputs.
+
+    ``positions`` replaces ``data.positions`` (same number of frames K as the model was
+    built for). ``device``: ``"cpu"``, ``"cuda"``, or ``"auto"``.
+    """
+
+    def __init__(self, checkpoint, device: str = "cpu", positions: Optional[Sequence[float]] = None):
+        from mmff.engine.checkpoint import load_checkpoint
+
+        self.checkpoint = Path(checkpoint)
+        model, cfg, classes, extra = load_checkpoint(checkpoint)
+        if positions is not None:
+            positions = [float(p) for p in positions]
+            if len(positions) != cfg.num_frames:
+                raise PredictError(f"--position: the model takes {cfg.num_frames} frame(s) "
+                                   f"(data.positions {cfg.data.positions}), got {len(positions)} "
+                                   f"position(s)")
+            if any(not 0 <= p <= 1 for p in positions):
+                raise PredictError(f"--position: fractions must lie in [0, 1], got {positions}")
+            cfg.data.positions = positions
+        if cfg.model.skeleton.layout == "sysu":
+            raise PredictError(f"{checkpoint}: a SYSU (20-joint) model; mmff predict reads NTU "
+                               ".skeleton files (25 joints)")
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.cfg, self.classes, self.extra = cfg, list(classes), extra
+        self.loader = SampleLoader(cfg)
+        self.needs_video = self.loader.needs_video
+
+    def load(self, skeleton, video=None) -> RawSample:
+        """Read one pair and build the model input (:meth:`SampleLoader.load`)."""
+        return self.loader.load(skeleton, video)
 
     # ------------------------------------------------------------------ model
     @torch.inference_mode()
@@ -236,8 +250,8 @@ def find_pairs(skeleton_dir, video_dir=None, need_video: bool = True) -> tuple[l
 class _PairDataset(Dataset):
     """Items of raw pairs for a DataLoader; a bad pair yields its error instead of raising."""
 
-    def __init__(self, predictor: Predictor, pairs: list):
-        self.pred, self.pairs = predictor, pairs
+    def __init__(self, loader: SampleLoader, pairs: list):
+        self.loader, self.pairs = loader, pairs
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -245,7 +259,7 @@ class _PairDataset(Dataset):
     def __getitem__(self, i):
         name, skel, video = self.pairs[i]
         try:
-            return name, self.pred.load(skel, video).item, None
+            return name, self.loader.load(skel, video).item, None
         except (ValueError, OSError) as e:  # library errors name the file
             return name, None, str(e)
 
@@ -290,7 +304,7 @@ def predict_folder(predictor: Predictor, skeleton_dir, video_dir=None, topk: int
 
     for file, msg in errors:
         fail(file, msg)
-    loader = DataLoader(_PairDataset(predictor, pairs), batch_size=max(1, batch_size),
+    loader = DataLoader(_PairDataset(predictor.loader, pairs), batch_size=max(1, batch_size),
                         num_workers=workers, collate_fn=_collate, worker_init_fn=_worker_init,
                         prefetch_factor=2 if workers else None, persistent_workers=False)
     rows = []

@@ -20,14 +20,13 @@ over seeds, the paper's number beside), plus ``table<ID>.md`` and ``table<ID>.js
 """
 from __future__ import annotations
 
-import copy
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from mmff.config import Config, ConfigError, _merge, config_to_dict, find_config, load_config
+from mmff.config import Config, ConfigError, _merge, config_to_dict, load_config
 
 __all__ = ["TABLES", "SWITCHES", "TableSpec", "Row", "Run", "plan_table", "run_table", "format_table",
            "detect_dataset", "FIG7_POSITIONS"]

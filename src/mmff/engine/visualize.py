@@ -173,8 +173,9 @@ def plot_attention(rows: list[dict], out, square: float = 1 / 3, bones=None,
     bones = NTU_BONES if bones is None else bones
     names = [n for n in ("M_1", "M_2", "M_ske") if any(n in r["panel"]["maps"] for r in rows)]
     ncol = 1 + len(names)
-    fig, axes = plt.subplots(len(rows), ncol, figsize=(2.9 * ncol + 0.6, 3.0 * len(rows) + 0.4),
-                             squeeze=False)
+    lines = max(r.get("title", "").count("\n") + 1 for r in rows)   # title lines above each row
+    fig, axes = plt.subplots(len(rows), ncol, squeeze=False, layout="constrained",
+                             figsize=(2.7 * ncol + 0.8, (2.6 + 0.17 * lines) * len(rows) + 0.5))
     im = None
     for i, r in enumerate(rows):
         img, pan = r["image"], r["panel"]
@@ -202,10 +203,9 @@ def plot_attention(rows: list[dict], out, square: float = 1 / 3, bones=None,
         for ax in axes[i]:
             ax.set_xticks([])
             ax.set_yticks([])
-    axes[0, 0].set_title(("crop, skeleton, attention square\n" if len(rows) == 1 else "")
-                         + rows[0].get("title", ""), fontsize=8)
+    axes[0, 0].set_title("crop + skeleton + square\n" + rows[0].get("title", ""), fontsize=8)
     if im is not None:
-        fig.colorbar(im, ax=axes[:, 1:].ravel().tolist(), fraction=0.025, pad=0.02,
+        fig.colorbar(im, ax=axes[:, 1:].ravel().tolist(), shrink=0.6 if len(rows) == 1 else 0.5,
                      label="attention (0..1)")
     if title:
         fig.suptitle(title, fontsize=10)

@@ -1,0 +1,106 @@
+"""`mmff visualize`: Fig. 7 (from `mmff table fig7`'s JSON), Fig. 8-9 (from `mmff eval`'s
+results.json, with a skeleton-only baseline) and Fig. 10-11 (attention, from a checkpoint and a
+prepared folder) as PNG; bad inputs give one-line errors."""
+from __future__ import annotations
+
+import json
+import math
+import types
+
+import numpy as np
+import pytest
+import torch
+
+from mmff.cli import main
+from mmff.data.ntu import NTU60_CLASSES
+from mmff.engine.evaluation import compute_metrics
+from mmff.engine.tables import TABLES, _collect
+from mmff.engine.visualize import frame_position_series
+from test_predict_support import make_checkpoint, prepare_real_pair
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _results(path, kind: str, boost: float, seed: int = 0):
+    """An eval results.json (written by the real compute_metrics) for 60 classes x 4 samples."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(60).repeat(4)
+    logits = torch.randn(240, 60, generator=g)
+    logits[torch.arange(240), labels] += boost
+    res = compute_metrics(logits, labels, NTU60_CLASSES)
+    res["model_kind"] = kind
+    path.write_text(json.dumps(res))
+    return res
+
+
+def _fig7_table(path, columns=(("xsub", "Cross-Subject"), ("xview", "Cross-View"))) -> dict:
+    """tablefig7.json as `mmff table fig7` builds it (tables._collect over the fig7 rows)."""
+    results = []
+    for row in TABLES["fig7"].rows:
+        p = row.set["data"]["positions"][0]
+        for col, head in columns:
+            for seed in range(2):
+                acc = 0.7 + 0.1 * (1 - 2 * abs(p - 0.5)) + 0.02 * seed + (0.05 if row.group == "ST-GCN" else 0)
+                results.append((types.SimpleNamespace(row=row, column=col, header=head, seed=seed),
+                                {"top1": acc}))
+    table = _collect(TABLES["fig7"], results)
+    path.write_text(json.dumps(table))
+    return table
+
+
+def test_every_figure_is_written(ntu_dir, tmp_path, capsys):
+    res = _results(tmp_path / "mmff.json", "mmff", 3.0)
+    _results(tmp_path / "skel.json", "skeleton_only", 1.0, seed=1)
+    _fig7_table(tmp_path / "fig7.json")
+    ck = make_checkpoint(tmp_path / "mmff.pt")
+    prepared = prepare_real_pair(ntu_dir, tmp_path / "data")
+    out = tmp_path / "figs"
+    capsys.readouterr()  # the prepare summary
+    assert main(["visualize", "--results", str(tmp_path / "mmff.json"), "--baseline", str(tmp_path / "skel.json"),
+                 "--fig7", str(tmp_path / "fig7.json"), "--checkpoint", str(ck), "--data", str(prepared),
+                 "--subset", "all", "--num", "2", "--out", str(out), "--json"]) == 0
+    written = json.loads(capsys.readouterr().out)
+    assert set(written) == {"fig8_confusion", "fig9_per_class", "fig7_xsub", "fig7_xview", "fig10_11_attention"}
+    for f in written.values():
+        data = open(f, "rb").read()
+        assert data[:8] == PNG and len(data) > 10_000, f
+    assert 0 < res["top1"] <= 1
+
+
+def test_frame_position_series_reads_the_table(tmp_path):
+    table = _fig7_table(tmp_path / "f.json")
+    positions, series, header = frame_position_series(table, "xview")
+    assert positions == pytest.approx([0.1 * i for i in range(1, 10)]) and header == "Cross-View"
+    assert set(series) == {"Bi-LSTM", "ST-GCN"}
+    mean, std = series["ST-GCN"]
+    i = positions.index(0.5)
+    assert mean[i] == pytest.approx(0.86) and std[i] == pytest.approx(np.std([0.85, 0.87], ddof=1))
+    assert mean[0] == pytest.approx(0.78)
+    # a backbone with a missing p gets a gap, not a shifted line
+    table["rows"] = [r for r in table["rows"] if not (r["group"] == "Bi-LSTM" and r["set"]["data"]["positions"][0] == 0.9)]
+    positions, series, _ = frame_position_series(table, "xsub")
+    assert len(positions) == 9 and math.isnan(series["Bi-LSTM"][0][-1]) and not math.isnan(series["ST-GCN"][0][-1])
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
+    def one_line(*args, needle):
+        assert main(["visualize", *args, "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and needle in err, err
+
+    one_line(needle="nothing to draw")
+    (tmp_path / "x.json").write_text("{\"a\": 1")
+    one_line("--results", str(tmp_path / "x.json"), needle="x.json:1")
+    (tmp_path / "y.json").write_text("{\"top1\": 0.5}")
+    one_line("--results", str(tmp_path / "y.json"), needle="not an mmff eval results.json")
+    one_line("--fig7", str(tmp_path / "y.json"), needle="mmff table fig7")
+    one_line("--results", str(tmp_path / "missing.json"), needle="missing.json")
+    one_line("--checkpoint", str(tmp_path / "k.pt"), needle="--data")
+    skel = make_checkpoint(tmp_path / "s.pt", kind="skeleton_only")
+    one_line("--checkpoint", str(skel), "--data", str(tmp_path), needle="skeleton-only")
+    # classes of the baseline must match
+    _results(tmp_path / "a.json", "mmff", 2.0)
+    b = json.loads((tmp_path / "a.json").read_text())
+    b["classes"] = b["classes"][:-1] + ["other"]
+    (tmp_path / "b.json").write_text(json.dumps(b))
+    one_line("--results", str(tmp_path / "a.json"), "--baseline", str(tmp_path / "b.json"), needle="classes differ")
