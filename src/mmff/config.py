@@ -25,7 +25,7 @@ import yaml
 __all__ = [
     "ConfigError", "Config", "ModelConfig", "SkeletonStreamConfig", "RGBStreamConfig",
     "FusionConfig", "DataConfig", "TrainConfig", "load_config", "config_from_dict",
-    "config_to_dict", "find_config", "CONFIG_DIR",
+    "config_to_dict", "find_config", "CONFIG_DIR", "merge_dicts", "parse_override",
 ]
 
 #: The repository's ``configs/`` folder (the package is installed in editable mode).
@@ -268,11 +268,12 @@ def config_to_dict(cfg: Config) -> dict:
     return dataclasses.asdict(cfg)
 
 
-def _merge(base: dict, over: dict) -> dict:
+def merge_dicts(base: dict, over: dict) -> dict:
+    """Recursive override of ``base`` by ``over`` (``train.epochs`` is replaced whole)."""
     out = copy.deepcopy(base)
     for k, v in over.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "epochs":
-            out[k] = _merge(out[k], v)
+            out[k] = merge_dicts(out[k], v)
         else:
             out[k] = v
     return out
@@ -301,7 +302,7 @@ def _read_yaml(path: Path, seen: tuple = ()) -> dict:
     base = data.pop("base", None)
     if base is not None:
         base_path = (path.parent / base) if not Path(base).is_absolute() else Path(base)
-        data = _merge(_read_yaml(base_path, seen + (path.resolve(),)), data)
+        data = merge_dicts(_read_yaml(base_path, seen + (path.resolve(),)), data)
     return data
 
 
@@ -313,7 +314,7 @@ def load_config(name: str | Path, overrides: Optional[dict] = None) -> Config:
     path = find_config(name)
     data = _read_yaml(path)
     if overrides:
-        data = _merge(data, overrides)
+        data = merge_dicts(data, overrides)
     try:
         return config_from_dict(data)
     except ConfigError as e:

@@ -26,9 +26,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _apply_cli_overrides(cfg, args):
     from mmff.cli.train import overrides_from_args
-    from mmff.config import _merge, config_from_dict, config_to_dict
+    from mmff.config import merge_dicts, config_from_dict, config_to_dict
     over = overrides_from_args(args)
-    return config_from_dict(_merge(config_to_dict(cfg), over)) if over else cfg
+    return config_from_dict(merge_dicts(config_to_dict(cfg), over)) if over else cfg
 
 
 def run(args) -> int:

@@ -50,7 +50,7 @@ def format_table(results: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config import load_config, parse_override, _merge
+    from ..config import load_config, parse_override, merge_dicts
     from ..engine.profiling import paper_profiles, profile_config
 
     if args.config is None:
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         over: dict = {}
         for expr in args.overrides:
-            over = _merge(over, parse_override(expr))
+            over = merge_dicts(over, parse_override(expr))
         cfg = load_config(args.config, over or None)
         results = {cfg.name: profile_config(cfg, args.device)}
     if args.json:

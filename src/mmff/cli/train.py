@@ -21,14 +21,14 @@ def add_config_arguments(p: argparse.ArgumentParser, required: bool = True) -> N
 
 def overrides_from_args(args) -> dict:
     """Nested override mapping from ``--set`` / ``--data`` / ``--seed``."""
-    from mmff.config import _merge, parse_override
+    from mmff.config import merge_dicts, parse_override
     over: dict = {}
     for expr in getattr(args, "overrides", None) or []:
-        over = _merge(over, parse_override(expr))
+        over = merge_dicts(over, parse_override(expr))
     if getattr(args, "data", None):
-        over = _merge(over, {"data": {"root": str(Path(args.data).resolve())}})
+        over = merge_dicts(over, {"data": {"root": str(Path(args.data).resolve())}})
     if getattr(args, "seed", None) is not None:
-        over = _merge(over, {"train": {"seed": int(args.seed)}})
+        over = merge_dicts(over, {"train": {"seed": int(args.seed)}})
     return over
 
 

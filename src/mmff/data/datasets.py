@@ -193,6 +193,12 @@ class PreparedDataset(Dataset):
     def __len__(self) -> int:
         return len(self.entries) * self.expand
 
+    def set_item_seed(self, seed: int) -> None:
+        """Reseed this process's augmentation generator (the engine seeds each item from
+        (seed, epoch, index) so an interrupted run resumes with the same augmentations)."""
+        self._per_process_setup()
+        self._gen = np.random.default_rng(seed)
+
     def _per_process_setup(self) -> None:
         """One random generator per process, seeded from torch's (per worker, per run) seed,
         so workers differ, epochs differ, and a seeded run is reproducible."""

@@ -100,11 +100,12 @@ class HOIObject:
     size: tuple
 
 
+# Toy-sized (about 1.5x real objects) so that they stay a few pixels wide in a small crop.
 OBJECTS: tuple[HOIObject, ...] = (
-    HOIObject("cup", "cup", (215, 35, 35), (0.11, 0.14)),
-    HOIObject("phone", "phone", (35, 65, 190), (0.09, 0.17)),
-    HOIObject("ball", "ball", (40, 185, 60), (0.17, 0.17)),
-    HOIObject("book", "book", (235, 190, 25), (0.21, 0.15)),
+    HOIObject("cup", "cup", (215, 35, 35), (0.16, 0.21)),
+    HOIObject("phone", "phone", (35, 65, 190), (0.13, 0.25)),
+    HOIObject("ball", "ball", (40, 185, 60), (0.25, 0.25)),
+    HOIObject("book", "book", (235, 190, 25), (0.30, 0.22)),
 )
 
 #: class names, A001 first: motion-major (A001-A004 = first motion with each object).

@@ -115,15 +115,11 @@ class EpochSeededDataset(Dataset):
 def _seed_dataset_rng(ds: Dataset, seed: int) -> None:
     """Datasets that draw from their own generator instead of the global RNGs get it reseeded.
 
-    Protocol: ``ds.set_item_seed(seed)``. ``PreparedDataset`` keeps a per-process
-    ``numpy.random.Generator`` (``_gen``, created from ``torch.initial_seed()`` for the
-    process ``_rng_pid``); until it offers ``set_item_seed`` we replace that generator here.
+    Protocol: ``ds.set_item_seed(seed)`` (``PreparedDataset`` keeps a per-process
+    ``numpy.random.Generator`` for its augmentations).
     """
     if hasattr(ds, "set_item_seed"):
         ds.set_item_seed(seed)
-    elif hasattr(ds, "_gen") and hasattr(ds, "_rng_pid"):
-        ds._gen = np.random.default_rng(seed)
-        ds._rng_pid = os.getpid()
 
 
 class ShardSampler(Sampler):

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from mmff.config import Config, ConfigError, _merge, config_to_dict, load_config
+from mmff.config import Config, ConfigError, merge_dicts, config_to_dict, load_config
 
 __all__ = ["TABLES", "SWITCHES", "TableSpec", "Row", "Run", "plan_table", "run_table", "format_table",
            "detect_dataset", "FIG7_POSITIONS"]
@@ -182,7 +182,7 @@ def row_switches(file: str) -> dict:
     d = config_to_dict(load_config(f"{SWITCH_SOURCE}/{file}"))
     over: dict = {}
     for key in SWITCHES:
-        over = _merge(over, _nest(key, _get(d, key)))
+        over = merge_dicts(over, _nest(key, _get(d, key)))
     return over
 
 
@@ -213,21 +213,21 @@ def plan_table(table: str, data: Optional[str | Path] = None, out: str | Path = 
     runs = []
     for row in picked:
         if dataset in COLUMNS:
-            cols = [(cid, head, lambda folder=folder, o=o: _merge(_read_row(folder, row.file), o))
+            cols = [(cid, head, lambda folder=folder, o=o: merge_dicts(_read_row(folder, row.file), o))
                     for cid, head, folder, o in COLUMNS[dataset]]
         else:
-            cols = [(dataset, dataset, lambda: _merge(_read_base(base), row_switches(row.file)))]
+            cols = [(dataset, dataset, lambda: merge_dicts(_read_base(base), row_switches(row.file)))]
         for cid, head, make in cols:
             for k in range(seeds):
-                d = _merge(make(), row.set)
-                d = _merge(d, data_over)
-                d = _merge(d, {"train": {"seed": int(d.get("train", {}).get("seed", 0)) + k}})
+                d = merge_dicts(make(), row.set)
+                d = merge_dicts(d, data_over)
+                d = merge_dicts(d, {"train": {"seed": int(d.get("train", {}).get("seed", 0)) + k}})
                 if dataset == "sysu":
-                    d = _merge(d, {"data": {"fold": k}})  # SYSU: one fold per repetition (SPEC §1.2)
+                    d = merge_dicts(d, {"data": {"fold": k}})  # SYSU: one fold per repetition (SPEC §1.2)
                 # no per-epoch validation: each run is evaluated once at the end (results.json)
-                d = _merge(d, {"train": {"val_every_n_epochs": 0}})
+                d = merge_dicts(d, {"train": {"val_every_n_epochs": 0}})
                 if overrides:
-                    d = _merge(d, overrides)
+                    d = merge_dicts(d, overrides)
                 try:
                     cfg = _config(d)
                 except ConfigError as e:
