@@ -84,6 +84,10 @@ def test_skeleton_only_needs_no_video_and_rgb_needs_one(ckpts, pair, capsys):
     assert main(["predict", "-k", str(ckpts["mmff"]), "-s", str(pair[0])]) == 2
     err = capsys.readouterr().err.strip()
     assert "--video" in err and len(err.splitlines()) == 1
+    # a video given to a skeleton-only model is not needed, but must be of the same sample
+    other = pair[0].with_name("S001C001P001R001A011.skeleton")
+    assert main(["predict", "-k", str(ckpts["skeleton"]), "-s", str(other), "-v", str(pair[1])]) == 2
+    assert "different samples" in capsys.readouterr().err
 
 
 def _one_line_error(capsys, *needles) -> str:

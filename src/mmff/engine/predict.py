@@ -95,13 +95,11 @@ class SampleLoader:
         skeleton = Path(skeleton)
         if not skeleton.is_file():
             raise PredictError(f"{skeleton}: no such skeleton file")
-        if self.needs_video:
-            if video is None:
-                raise PredictError(f"{skeleton}: this {self.cfg.model.kind} model needs the video "
-                                   "(--video); only skeleton-only checkpoints run without one")
-            name = check_pair(skeleton, video)
-        else:
-            name = sample_stem(skeleton)
+        if self.needs_video and video is None:
+            raise PredictError(f"{skeleton}: this {self.cfg.model.kind} model needs the video "
+                               "(--video); only skeleton-only checkpoints run without one")
+        # a video given to a skeleton-only model is not read, but must still be the same sample
+        name = check_pair(skeleton, video) if video is not None else sample_stem(skeleton)
         d = self.cfg.data
         joints, color = read_ntu_arrays(skeleton, int(d.num_person))
         out = RawSample(name, {})
@@ -205,7 +203,7 @@ def write_heatmap(predictor: Predictor, sample: RawSample, probs: torch.Tensor, 
     cfg = predictor.cfg
     top = int(probs.argmax())
     rows = []
-    for k, pan in enumerate(attention_panels(sample.item, att, cfg.model.rgb.attention_square)):
+    for k, pan in enumerate(attention_panels(sample.item, att)):
         rows.append({"image": sample.crops[k], "panel": pan,
                      "title": f"{sample.name} frame {sample.frame_indices[k]} (p={cfg.data.positions[k]:.2f})"})
     name = predictor.classes[top] if top < len(predictor.classes) else str(top)

@@ -131,7 +131,7 @@ def denormalise(image: torch.Tensor, mean: Sequence[float], std: Sequence[float]
     return np.moveaxis(x, -3, -1)
 
 
-def attention_panels(item: dict, attention: dict, square: float) -> list[dict]:
+def attention_panels(item: dict, attention: dict) -> list[dict]:
     """Per frame k of one sample: ``{"j2d" (M, V, 2) in [0, 1], "centre" (x, y) of j_max or
     None, "maps": {name: (H, W)}}`` from an item and the RGB stream's ``last_attention``
     (already indexed to this sample: (K, 1, H, W))."""
@@ -239,7 +239,7 @@ def attention_figure(checkpoint, data, out, num: int = 4, subset: str = "test",
         pred = int(prob.argmax())
         true = int(item["label"])
         images = denormalise(item["image"], cfg.data.mean, cfg.data.std)
-        for k, pan in enumerate(attention_panels(item, att, cfg.model.rgb.attention_square)):
+        for k, pan in enumerate(attention_panels(item, att)):
             frame = f", p={cfg.data.positions[k]:.2f}" if len(cfg.data.positions) > 1 else ""
             rows.append({"image": images[k], "panel": pan,
                          "title": f"{ds.entries[int(i) % len(ds.entries)]['name']}{frame}\n"
