@@ -176,3 +176,11 @@ def test_eval_writes_results_and_figures(three_stage_run, tmp_path):
     assert res2["confusion"] == data["confusion"]
     with pytest.raises(CheckpointError, match="pass --config"):
         evaluate(out / "stage3" / "last.ckpt", None, dataset_factory=toy_factory, progress=False)
+
+
+@pytest.mark.parametrize("payload", [b"", b"junk", b"PK\x03\x04" + b"\x00" * 8])
+def test_short_junk_files_are_one_line_errors(tmp_path, payload):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(payload)
+    with pytest.raises(CheckpointError, match="bad.pt"):
+        load_checkpoint(bad)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import struct
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
@@ -65,7 +66,7 @@ def safe_torch_load(path: str | Path, map_location: Any = "cpu") -> Any:
         raise CheckpointError(
             f"{path}: refused to load (not plain tensors/containers; weights_only=True): {why.strip()}"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError, AttributeError) as e:
+    except (RuntimeError, EOFError, OSError, ValueError, AttributeError, struct.error) as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(f"{path}: not a readable torch checkpoint ({msg})") from None
 
