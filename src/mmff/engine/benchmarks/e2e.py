@@ -49,14 +49,14 @@ def paper_config(positions: Sequence[float] = (0.5,), overrides: dict | None = N
     ``overrides`` (nested dict, e.g. ``{"model": {"rgb": {"width": 0.25}}}``) shrinks the
     models for tests; the benchmark itself runs the paper's sizes.
     """
-    from mmff.config import _merge, config_from_dict, config_to_dict
+    from mmff.config import merge_dicts, config_from_dict, config_to_dict
 
     data = config_to_dict(Config())
-    data = _merge(data, {"model": {"kind": "mmff", "skeleton": {"backbone": "stgcn"},
+    data = merge_dicts(data, {"model": {"kind": "mmff", "skeleton": {"backbone": "stgcn"},
                                    "fusion": {"type": "cross_attention"},
                                    "rgb": {"pretrained": None}},
                          "data": {"positions": [float(p) for p in positions]}})
-    return config_from_dict(_merge(data, overrides or {}))
+    return config_from_dict(merge_dicts(data, overrides or {}))
 
 
 def load_skeleton(path: str | Path, cfg: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
