@@ -109,7 +109,8 @@ def frame_file(name: str, p: float) -> str:
 def encode_jpeg(rgb: np.ndarray, quality: int = 95) -> bytes:
     import cv2
 
-    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(rgb[..., ::-1]),
+    # cvtColor reads a strided crop view directly: one pass instead of flip-copy + copy
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
                            [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:  # pragma: no cover - cv2 only fails on empty images
         raise ValueError(f"JPEG encoding failed for an image of shape {rgb.shape}")
@@ -256,7 +257,8 @@ def ntu_classes(raw, ntu120: bool) -> tuple:
 def crop_frames(frames: Sequence[np.ndarray], color: np.ndarray, positions: Sequence[float],
                 margin_max: float = 300.0, store: str = "crop") -> tuple:
     """For each frame at p: the region kept (see :func:`stored_crop_box`) around the 2D joints
-    of the skeleton frame at the same p (matched by relative position) -> (crops, offsets)."""
+    of the skeleton frame at the same p (matched by relative position) -> (crops, offsets).
+    The crops are views into ``frames`` (no copy: :func:`encode_jpeg` reads them as they are)."""
     crops, offsets = [], []
     T = color.shape[0]
     for img, p in zip(frames, positions):
@@ -266,7 +268,7 @@ def crop_frames(frames: Sequence[np.ndarray], color: np.ndarray, positions: Sequ
         else:
             box = stored_crop_box(points_bbox(color[frame_index(p, T)]), w, h, margin_max)
         x0, y0, x1, y1 = box
-        crops.append(np.ascontiguousarray(img[y0:y1, x0:x1]))
+        crops.append(img[y0:y1, x0:x1])
         offsets.append((x0, y0))
     return crops, offsets
 
