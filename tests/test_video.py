@@ -94,9 +94,11 @@ def test_middle_and_multi_exact_hug(hug_video):
 
 
 def test_skipping_is_active_and_the_margin_matters(ntu_video, monkeypatch):
-    """With a too-small reorder margin the non-reference skipping miscounts frame 11, which
-    shows the exactness tests above would catch a wrong count and that skipping is on."""
+    """Counting path (no parsed display order): with a too-small reorder margin the
+    non-reference skipping miscounts frame 11, which shows the exactness tests above would
+    catch a wrong count and that skipping is on."""
     path, hashes = ntu_video
+    monkeypatch.setattr(V, "h264_display_order", lambda packets, extra=b"": None)
     monkeypatch.setattr(V, "REORDER_MARGIN", 2)
     assert _md5(read_frame_at(path, 11 / 102)) != hashes[11]
     assert _md5(read_frame_at(path, 11 / 102, skip_nonref=False)) == hashes[11]
@@ -241,3 +243,66 @@ def test_h264_nal_types_both_framings():
     assert V.h264_nal_types(annexb) == [7, 8, 5]
     avcc = b"\x00\x00\x00\x02\x67A" + b"\x00\x00\x00\x03\x65BC"
     assert V.h264_nal_types(avcc, 4) == [7, 5]
+
+
+def _display_truth(path):
+    """Display index of every packet (decode order) from a full sequential decode."""
+    c = av.open(str(path))
+    s = c.streams.video[0]
+    packets = [p for p in c.demux(s) if p.size > 0]
+    c.close()
+    c = av.open(str(path))
+    s = c.streams.video[0]
+    s.codec_context.thread_count = 1
+    shown = {f.pts: k for k, f in enumerate(c.decode(s))}
+    extra = s.codec_context.extradata
+    c.close()
+    return packets, extra, [shown[p.pts] for p in packets]
+
+
+def test_h264_display_order_matches_decoder(ntu_dir, tmp_path):
+    """Slice-header POC ranks = the decoder's output order, on both real videos (B-frames,
+    42 of 103 / 22 of 72 non-reference) and made ones (open/closed GOP, avi/mp4/mkv)."""
+    paths = [ntu_dir / "S001C001P001R001A001_rgb.avi",
+             ntu_dir / "extra" / "ntu_sample_two_person_hug.avi",
+             make_gop_video(tmp_path / "a.mp4"), make_gop_video(tmp_path / "b.mkv", open_gop=True),
+             make_gop_video(tmp_path / "c.avi", bframes=False)]
+    nonref = []
+    for path in paths:
+        packets, extra, truth = _display_truth(path)
+        display, refs = V.h264_display_order(packets, extra)
+        assert display == truth, path
+        nonref.append(refs.count(0))
+    assert nonref[:2] == [42, 22] and nonref[4] == 0
+
+
+def test_mapped_skipping_is_active_and_exact(ntu_video):
+    """Every non-reference packet that is not a target is left out, up to the target."""
+    path, hashes = ntu_video
+    vf = decode_frames_at(path, [0.5])
+    assert _md5(vf.frames[0]) == hashes[51]
+    assert vf.decoded_packets < 52 - 15  # ~20 of the first 52 packets are non-reference B
+
+
+def test_wrong_display_order_falls_back_exactly(ntu_video, monkeypatch):
+    """A display order that disagrees with the decoder is caught while decoding."""
+    path, hashes = ntu_video
+    real = V.h264_display_order
+
+    def swapped(packets, extra=b""):
+        display, refs = real(packets, extra)
+        display = list(display)
+        display[5], display[6] = display[6], display[5]
+        return display, refs
+
+    monkeypatch.setattr(V, "h264_display_order", swapped)
+    assert _md5(read_frame_at(path, 33 / 102)) == hashes[33]
+
+
+@pytest.mark.parametrize("threads", [2, 0])
+def test_frame_threads_exact(hug_video, threads):
+    """Decoder frame threads delay outputs; the display-order lookup stays exact."""
+    path, hashes = hug_video
+    ps = [0.3, 0.5]
+    for f, p in zip(read_frames_at(path, ps, threads=threads), ps):
+        assert _md5(f) == hashes[frame_index(p, 72)]

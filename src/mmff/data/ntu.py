@@ -171,9 +171,6 @@ def _assemble(name, body_counts, body_frame, body_ids, body_vals, rows, path="",
     track = rank[inverse]
     M = int(uniq.size)
     rows = rows.reshape(-1, NUM_JOINTS, 12)
-    blocks = np.zeros((T, M, NUM_JOINTS, 12), np.float32)
-    info = np.zeros((T, M, 9), np.float32)
-    present = np.zeros((T, M), bool)
     key = body_frame * max(M, 1) + track
     if np.unique(key).size != key.size:
         # A body ID listed twice in one frame: keep its last record (numpy does not promise
@@ -182,15 +179,26 @@ def _assemble(name, body_counts, body_frame, body_ids, body_vals, rows, path="",
         keep = np.sort(key.size - 1 - last_rev)
         body_frame, track, rows, body_vals = (body_frame[keep], track[keep], rows[keep],
                                               body_vals[keep])
-    blocks[body_frame, track] = rows
+    # Scatter each field straight into its own (T, M, ...) array: one pass per field, no
+    # (T, M, 25, 12) staging block and no contiguous copies of its slices afterwards.
+    fields = {}
+    for field, (c0, c1) in _ROW_FIELDS.items():
+        a = np.zeros((T, M, NUM_JOINTS, c1 - c0), np.float32)
+        a[body_frame, track] = rows[..., c0:c1]
+        fields[field] = a
+    tracking = np.zeros((T, M, NUM_JOINTS), np.int8)
+    tracking[body_frame, track] = _tracking_int8(rows[..., 11])
+    info = np.zeros((T, M, 9), np.float32)
     info[body_frame, track] = body_vals
+    present = np.zeros((T, M), bool)
     present[body_frame, track] = True
     return NTUSkeleton(
-        name=name, joints=np.ascontiguousarray(blocks[..., 0:3]),
-        depth=np.ascontiguousarray(blocks[..., 3:5]), color=np.ascontiguousarray(blocks[..., 5:7]),
-        orientation=np.ascontiguousarray(blocks[..., 7:11]),
-        tracking=_tracking_int8(blocks[..., 11]), body_ids=uniq[order].astype(np.int64),
+        name=name, **fields, tracking=tracking, body_ids=uniq[order].astype(np.int64),
         body_info=info, present=present, body_counts=body_counts.astype(np.int32))
+
+
+#: columns of a joint line (x y z depthX depthY colorX colorY orientW..Z trackingState)
+_ROW_FIELDS = {"joints": (0, 3), "depth": (3, 5), "color": (5, 7), "orientation": (7, 11)}
 
 
 # --------------------------------------------------------------------------- errors
@@ -511,12 +519,15 @@ def _read_numba(data: bytes, path: str, name: str) -> NTUSkeleton:
     max_bodies = n // (NUM_JOINTS * 24) + 2   # a joint line takes >= 24 bytes
     slow_cap = 256
     while True:
-        counts = np.zeros(max_frames, np.int32)
-        body_frame = np.zeros(max_bodies, np.int64)
-        body_ids = np.zeros(max_bodies, np.int64)
-        body_vals = np.zeros((max_bodies, 9), np.float32)
-        rows = np.zeros((max_bodies * NUM_JOINTS, 12), np.float32)
-        slow = np.zeros((slow_cap, 4), np.int64)       # start, end, flat destination, line
+        # np.empty: the kernel writes every entry of the parts that are used (frames and
+        # bodies it completes; values it cannot parse go to `slow`, filled in below), and any
+        # incomplete file raises, so zero-filling these file-sized buffers would be wasted.
+        counts = np.empty(max_frames, np.int32)
+        body_frame = np.empty(max_bodies, np.int64)
+        body_ids = np.empty(max_bodies, np.int64)
+        body_vals = np.empty((max_bodies, 9), np.float32)
+        rows = np.empty((max_bodies * NUM_JOINTS, 12), np.float32)
+        slow = np.empty((slow_cap, 4), np.int64)       # start, end, flat destination, line
         st = np.zeros(10, np.int64)
         kernel(buf, _P10, counts, body_frame, body_ids, body_vals, rows, slow, st)
         if st[0] != E_SLOWCAP:

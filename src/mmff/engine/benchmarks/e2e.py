@@ -80,11 +80,17 @@ def load_skeleton(path: str | Path, cfg: Config) -> tuple[np.ndarray, np.ndarray
 
 
 def _normalise(images: np.ndarray, mean, std) -> torch.Tensor:
-    """(K, S, S, 3) uint8 -> (K, 3, S, S) float32, (x / 255 - mean) / std."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255)
-    m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
-    s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
-    return (x - m) / s
+    """(K, S, S, 3) uint8 -> (K, 3, S, S) float32, (x / 255 - mean) / std.
+
+    In numpy, in place, on the (K, S, S, 3) layout (the same float32 operations, so the same
+    bits, as the torch expression): small element-wise torch ops pay the intra-op thread
+    pool's start-up, measured 32 ms vs 2 ms for one 299x299 crop on a busy 2-core machine.
+    The result is the channels-last-strided view the torch version returned too."""
+    x = np.asarray(images).astype(np.float32)
+    x /= np.float32(255)
+    x -= np.asarray(mean, np.float32)
+    x /= np.asarray(std, np.float32)
+    return torch.from_numpy(x).permute(0, 3, 1, 2)
 
 
 @dataclass

@@ -23,13 +23,14 @@ def bench_seek(video: str | Path, p: float = 0.5, repeats: int = 5, warmup: int 
     ``threads`` is the decoder thread count for both sides (1 = one worker per core, the
     setting ``mmff prepare`` uses; 0 = FFmpeg's choice).
     """
-    from mmff.data.video import frame_index, read_all_frames, read_frames_at
+    from mmff.data.video import decode_frames_at, frame_index, read_all_frames, read_frames_at
 
     video = Path(video)
     frames = read_all_frames(video, threads=threads)
     n = len(frames)
     idx = int(frame_index(p, n))
-    got = read_frames_at(video, [p], threads=threads)[0]
+    vf = decode_frames_at(video, [p], threads=threads)
+    got = vf.frames[0]
     same = bool(got.shape == frames[idx].shape and np.array_equal(got, frames[idx]))
     del frames
     fast = measure(lambda: read_frames_at(video, [p], threads=threads), repeats, warmup)
@@ -41,6 +42,8 @@ def bench_seek(video: str | Path, p: float = 0.5, repeats: int = 5, warmup: int 
         "frame_index": idx,
         "size": f"{got.shape[1]}x{got.shape[0]}",
         "decoder_threads": threads,
+        "decoded_packets": vf.decoded_packets,   # packets fed to the decoder (rest skipped)
+        "start_packet": vf.start_packet,         # the IDR decoding started at
         "frame_at_p_s": fast.median,
         "decode_all_s": slow.median,
         "ratio": ratio(slow.median, fast.median),
