@@ -395,6 +395,40 @@ class PrepareResult:
         return self.report["failed"]
 
 
+def run_jobs(fn, jobs: Sequence, entries: dict, failed: list, workers: Optional[int] = None,
+             desc: str = "prepare", progress: bool = True) -> list:
+    """Run ``fn(job) -> (name, entry, error-or-None)`` over ``jobs`` in a warm process pool
+    (one per core by default; in-process for one worker or one job), with a progress bar.
+    Fills ``entries`` {name: entry} and ``failed`` [{file, error}]; returns the names written.
+    Shared by every dataset's prepare (NTU here, SYSU in ``sysu.py``)."""
+    written: list = []
+    workers = min(workers or os.cpu_count() or 1, max(len(jobs), 1))
+    from tqdm import tqdm
+
+    with tqdm(total=len(jobs), desc=desc, unit="sample", dynamic_ncols=True,
+              disable=not progress) as bar:
+        if workers <= 1:
+            _worker_init()
+            results, pool = map(fn, jobs), None
+        else:
+            pool = _make_pool(workers)
+            results = pool.imap_unordered(fn, jobs, chunksize=1)
+        try:
+            for name, entry, err in results:
+                if err is None:
+                    entries[name] = entry
+                    written.append(name)
+                else:
+                    failed.append(err)
+                bar.update(1)
+                bar.set_postfix(failed=len(failed), refresh=False)
+        finally:
+            if pool is not None:
+                pool.terminate()
+                pool.join()
+    return written
+
+
 def prepare_samples(jobs: Sequence[PrepareJob], opt: PrepareOptions, dataset: str,
                     classes: Sequence[str], workers: Optional[int] = None, progress: bool = True,
                     missing: Optional[dict] = None, extra_failed: Sequence[dict] = (),
@@ -413,38 +447,8 @@ def prepare_samples(jobs: Sequence[PrepareJob], opt: PrepareOptions, dataset: st
         else:
             todo.append(job)
     failed = list(extra_failed)
-    written = []
-    workers = workers or os.cpu_count() or 1
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(todo), desc=f"prepare {dataset}", unit="sample", dynamic_ncols=True)
-    try:
-        if workers <= 1 or len(todo) <= 1:
-            _worker_init()
-            results = map(_run_job, ((j, opt) for j in todo))
-            pool = None
-        else:
-            pool = _make_pool(min(workers, len(todo)))
-            results = pool.imap_unordered(_run_job, ((j, opt) for j in todo), chunksize=1)
-        try:
-            for name, entry, err in results:
-                if err is None:
-                    entries[name] = entry
-                    written.append(name)
-                else:
-                    failed.append(err)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(failed=len(failed), refresh=False)
-        finally:
-            if pool is not None:
-                pool.terminate()
-                pool.join()
-    finally:
-        if bar is not None:
-            bar.close()
+    written = run_jobs(_run_job, [(j, opt) for j in todo], entries, failed, workers=workers,
+                       desc=f"prepare {dataset}", progress=progress)
     index_path = write_index(out, dataset, classes, entries.values(), positions=opt.positions,
                              **(index_extra or {}))
     missing = missing or {}

@@ -33,13 +33,12 @@ so samples are independent of the order, the number of workers and of resumed ru
 from __future__ import annotations
 
 import json
-import math
 import multiprocessing as mp
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 

@@ -940,11 +940,6 @@ def _prepare_sysu_job(args: tuple) -> tuple:
         return seq.name, None, {"file": str(seq.path), "error": msg}
 
 
-def _worker_init() -> None:
-    import cv2
-    cv2.setNumThreads(1)
-
-
 def prepare_sysu(root: PathLike, out: PathLike, workers: Optional[int] = None, strict: bool = False,
                  positions: Sequence[float] = (0.5,), n_folds: int = 30, seed: int = 0,
                  fold_file=None, skeleton_only: bool = False, store: str = "crop",
@@ -964,8 +959,8 @@ def prepare_sysu(root: PathLike, out: PathLike, workers: Optional[int] = None, s
     the run: the caller (``mmff prepare sysu --strict``) fails when the report lists any
     failed or missing sequence. Returns :class:`mmff.data.prepare.PrepareResult`.
     """
-    from .prepare import (PrepareResult, clean_stale_temp_files, read_prepared_entry, write_index,
-                          write_report)
+    from .prepare import (PrepareResult, clean_stale_temp_files, read_prepared_entry, run_jobs,
+                          write_index, write_report)
     positions = [float(p) for p in positions]
     for p in positions:
         frame_index(p, 2)  # validates the range
@@ -1002,31 +997,9 @@ def prepare_sysu(root: PathLike, out: PathLike, workers: Optional[int] = None, s
             meta = {"subject": seq.subject_id, "subject_name": seq.subject, "activity": seq.activity,
                     "sysu_index": seq.index, "label": seq.label}
             todo.append((seq, str(out), positions, meta, store, margin_max, jpeg_quality, skeleton_only))
-    failed, written = [], []
-    workers = min(workers or os.cpu_count() or 1, max(len(todo), 1))
-    from tqdm import tqdm
-    with tqdm(total=len(todo), desc="prepare sysu", unit="sample", disable=not progress) as bar:
-        if workers <= 1:
-            _worker_init()
-            results, pool = map(_prepare_sysu_job, todo), None
-        else:
-            import multiprocessing as mp
-            pool = mp.get_context("forkserver" if os.name != "nt" else "spawn").Pool(
-                workers, initializer=_worker_init)
-            results = pool.imap_unordered(_prepare_sysu_job, todo, chunksize=1)
-        try:
-            for name, entry, err in results:
-                if err is None:
-                    entries[name] = entry
-                    written.append(name)
-                else:
-                    failed.append(err)
-                bar.update(1)
-                bar.set_postfix(failed=len(failed), refresh=False)
-        finally:
-            if pool is not None:
-                pool.terminate()
-                pool.join()
+    failed: list = []
+    written = run_jobs(_prepare_sysu_job, todo, entries, failed, workers=workers,
+                       desc="prepare sysu", progress=progress)
     by_name = {s.name: s for s in grid}
     for name, e in entries.items():  # membership from this run's folds (a resumed entry may be stale)
         e["subsets"] = subsets[by_name[name].index]
