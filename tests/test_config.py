@@ -25,3 +25,10 @@ def test_bad_key_or_value_names_the_key(data, key):
 def test_override():
     cfg = config_from_dict(parse_override("model.fusion.type=sum"))
     assert cfg.model.fusion.type == "sum"
+
+
+def test_override_flow_mapping_without_spaces():
+    cfg = config_from_dict(parse_override("train.epochs={1:2,2:1,3:1}"))
+    assert cfg.train.epochs == {1: 2, 2: 1, 3: 1}
+    with pytest.raises(ConfigError, match="train.lr"):
+        parse_override("train.lr=[1")

@@ -14,6 +14,7 @@ models, engine, cli) can use it.
 from __future__ import annotations
 
 import copy
+import re
 import dataclasses
 import typing
 from dataclasses import dataclass, field
@@ -331,5 +332,12 @@ def parse_override(expr: str) -> dict:
     parts = key.strip().split(".")
     for p in parts[:-1]:
         cur = cur.setdefault(p, {})
-    cur[parts[-1]] = yaml.safe_load(val)
+    val = val.strip()
+    if val.startswith("{"):
+        # Shell-friendly flow mappings: "{1:2,2:1}" means {1: 2, 2: 1} (YAML needs the space).
+        val = re.sub(r":(?=[^\s/])", ": ", val)
+    try:
+        cur[parts[-1]] = yaml.safe_load(val)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{key}: value {val!r} is not valid YAML ({e})") from None
     return out
