@@ -49,7 +49,7 @@ from typing import Iterable, Literal, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
-from mmff.data import SkeletonFormatError
+from mmff.data import SkeletonFormatError, SkeletonSequence
 
 __all__ = [
     "NTUSkeleton", "read_skeleton", "read_skeleton_dict", "write_skeleton", "select_bodies",
@@ -98,7 +98,7 @@ _BODY_DEFAULT = (0, 1, 1, 1, 1, 0, 0.0, 0.0, 2)   # a tracked body, hands tracke
 
 # --------------------------------------------------------------------------- data class
 @dataclass
-class NTUSkeleton:
+class NTUSkeleton(SkeletonSequence):
     """One ``.skeleton`` file as arrays; T frames, M tracks (one per Kinect body ID).
 
     Absent bodies are zeros in every array (``present`` says which are real).
@@ -115,18 +115,6 @@ class NTUSkeleton:
     present: np.ndarray        # (T, M) bool, body listed in that frame
     body_counts: np.ndarray    # (T,) int32, bodies listed per frame in the file
 
-    @property
-    def num_frames(self) -> int:
-        return int(self.joints.shape[0])
-
-    @property
-    def num_bodies(self) -> int:
-        return int(self.joints.shape[1])
-
-    @property
-    def is_empty(self) -> bool:
-        """No body in any frame (0 frames, or frames listing 0 bodies)."""
-        return not bool(self.present.any())
 
     def take_bodies(self, tracks: Sequence[int]) -> "NTUSkeleton":
         """A new skeleton with the given tracks (0-based indices), in that order."""

@@ -36,7 +36,7 @@ from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from . import SkeletonFormatError
+from . import SkeletonFormatError, SkeletonSequence
 from .prepare import atomic_write_bytes
 from .transforms import project_to_image
 from .video import frame_index  # one rule for the skeleton frame and the image at p
@@ -98,7 +98,7 @@ PathLike = Union[str, os.PathLike]
 
 # --------------------------------------------------------------------------- data types
 @dataclass
-class SYSUSkeleton:
+class SYSUSkeleton(SkeletonSequence):
     """One SYSU sequence in the layout of the NTU reader's ``NTUSkeleton`` (one body, M = 1).
 
     ``joints`` float32 (T, 1, 20, 3) world coordinates (``SW``), ``color`` float32
@@ -117,18 +117,6 @@ class SYSUSkeleton:
         if self.present is None:
             self.present = np.any(self.joints != 0, axis=(2, 3))
 
-    @property
-    def num_frames(self) -> int:
-        return int(self.joints.shape[0])
-
-    @property
-    def num_bodies(self) -> int:
-        return int(self.joints.shape[1])
-
-    @property
-    def is_empty(self) -> bool:
-        """No frame with a body (every joint zero)."""
-        return not bool(self.present.any())
 
 
 @dataclass(frozen=True)
