@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -49,6 +48,7 @@ from typing import Iterable, Literal, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
+from mmff.atomic import atomic_write_bytes
 from mmff.data import SkeletonFormatError, SkeletonSequence
 
 __all__ = [
@@ -765,19 +765,6 @@ def read_skeleton(path: PathLike, engine: Literal["numba", "numpy", "python"] = 
 
 
 # --------------------------------------------------------------------------- writer
-def _atomic_write_bytes(path: PathLike, data: bytes) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_skeleton(path: PathLike, joints: np.ndarray, color: np.ndarray,
                    body_ids: Sequence[int], depth: Optional[np.ndarray] = None,
                    orientation: Optional[np.ndarray] = None,
@@ -841,7 +828,7 @@ def write_skeleton(path: PathLike, joints: np.ndarray, color: np.ndarray,
             vals = np.concatenate([table[t, m], tracking[t, m][:, None]], 1).tolist()
             out.append(body_head % head)
             out.append(jblock % tuple(v for row in vals for v in row))
-    _atomic_write_bytes(path, "".join(out).encode("ascii"))
+    atomic_write_bytes(path, "".join(out).encode("ascii"))
 
 
 # --------------------------------------------------------------------------- body selection

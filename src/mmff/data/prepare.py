@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
-import tempfile
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
+from mmff.atomic import atomic_write_bytes as _atomic_write_bytes
 from mmff.data.transforms import points_bbox, stored_crop_box
 from mmff.data.video import VideoError, decode_frames_at, frame_index
 
@@ -53,8 +53,6 @@ __all__ = [
 
 PREPARED_FORMAT = "mmff-prepared/1"
 _TMP_PREFIX = ".tmp-"
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)  # read the process umask once: mkstemp files are 0600, published ones are not
 
 
 class PreparedError(ValueError):
@@ -63,21 +61,9 @@ class PreparedError(ValueError):
 
 # --------------------------------------------------------------------------- atomic writes
 def atomic_write_bytes(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder + ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """:func:`mmff.atomic.atomic_write_bytes` with this folder's temp prefix, so
+    :func:`clean_stale_temp_files` finds what a killed run left behind."""
+    _atomic_write_bytes(path, data, prefix=_TMP_PREFIX)
 
 
 def atomic_write_json(path, obj) -> None:

@@ -34,13 +34,12 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
+from mmff.atomic import atomic_path, atomic_write_text
 
 __all__ = [
     "MOTIONS", "OBJECTS", "SYNTH_CLASSES", "XSUB_TRAIN_SUBJECTS", "SynthSample",
@@ -539,10 +538,8 @@ def encode_video(path: str | Path, frames: np.ndarray, fps: int = FPS) -> None:
 
     path = Path(path)
     codec = "libx264" if _has_codec("libx264") else "mpeg4"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with av.open(tmp, mode="w", format="avi") as container:
+    with atomic_path(path) as tmp:
+        with av.open(str(tmp), mode="w", format="avi") as container:
             stream = container.add_stream(codec, rate=fps)
             stream.width, stream.height = frames.shape[2], frames.shape[1]
             stream.pix_fmt = "yuv420p"
@@ -559,11 +556,6 @@ def encode_video(path: str | Path, frames: np.ndarray, fps: int = FPS) -> None:
                     container.mux(pkt)
             for pkt in stream.encode():
                 container.mux(pkt)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 _CODECS: dict[str, bool] = {}
@@ -578,18 +570,6 @@ def _has_codec(name: str) -> bool:
         except Exception:  # noqa: BLE001 - any failure means "not available"
             _CODECS[name] = False
     return _CODECS[name]
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _orientations(J: np.ndarray) -> np.ndarray:
@@ -663,7 +643,7 @@ def generate(out: str | Path, samples_per_class: int = 24, seed: int = 0,
     if classes is not None:
         keep = set(classes)
         plan = [s for s in plan if s.label in keep]
-    _atomic_text(out / "classes.txt", "".join(c + "\n" for c in SYNTH_CLASSES))
+    atomic_write_text(out / "classes.txt", "".join(c + "\n" for c in SYNTH_CLASSES))
     meta = dict(generator="mmff.data.synth/1", seed=seed, size=list(size), fps=FPS,
                 samples_per_class=samples_per_class, intrinsics=list(camera_intrinsics(*size)),
                 depth_intrinsics=list(DEPTH_INTRINSICS),
@@ -671,7 +651,7 @@ def generate(out: str | Path, samples_per_class: int = 24, seed: int = 0,
                               object=class_parts(i)[1].name,
                               pair=i // (2 * len(OBJECTS)), reverse=class_parts(i)[0].reverse)
                          for i, n in enumerate(SYNTH_CLASSES)])
-    _atomic_text(out / "synth.json", json.dumps(meta, indent=1) + "\n")
+    atomic_write_text(out / "synth.json", json.dumps(meta, indent=1) + "\n")
 
     tasks = [(str(out), s, seed, size, overwrite) for s in plan]
     written, skipped, failed = 0, 0, []

@@ -29,13 +29,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from mmff.atomic import atomic_path
 from . import SkeletonFormatError, SkeletonSequence
 from .prepare import atomic_write_bytes
 from .transforms import project_to_image
@@ -196,13 +196,6 @@ def read_mat_array(path: PathLike, var: str) -> np.ndarray:
     return arr
 
 
-def _atomic_target(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
 def _mat73_header() -> bytes:
     """The 128-byte MATLAB v7.3 header that sits in the HDF5 user block."""
     text = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created by: mmff HDF5 schema 1.00 ."
@@ -218,8 +211,7 @@ def write_mat(path: PathLike, arrays: Mapping[str, np.ndarray], format: str = "v
     The header text carries no date, so equal arrays give equal bytes.
     """
     path = Path(path)
-    tmp = _atomic_target(path)
-    try:
+    with atomic_path(path) as tmp:
         if format == "v5":
             import scipy.io
             with open(tmp, "wb") as f:
@@ -241,10 +233,6 @@ def write_mat(path: PathLike, arrays: Mapping[str, np.ndarray], format: str = "v
                 f.write(_mat73_header())
         else:
             raise ValueError(f"write_mat: format must be 'v5' or 'v7.3', got {format!r}")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

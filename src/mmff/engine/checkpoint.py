@@ -11,16 +11,15 @@ refused with a one-line :class:`CheckpointError` instead of running its code.
 """
 from __future__ import annotations
 
-import os
 import pickle
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 import torch
 from torch import nn
 
+from mmff.atomic import atomic_path
 from mmff.config import Config, ConfigError, config_from_dict, config_to_dict
 
 __all__ = [
@@ -39,17 +38,9 @@ class CheckpointError(ValueError):
 
 def atomic_torch_save(obj: Any, path: str | Path) -> Path:
     """``torch.save`` to a temp file in the same folder, then ``os.replace`` (atomic)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return Path(path)
 
 
 def safe_torch_load(path: str | Path, map_location: Any = "cpu") -> Any:

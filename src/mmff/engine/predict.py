@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
+from mmff.atomic import atomic_write_text
 
 __all__ = ["PredictError", "Predictor", "SampleLoader", "RawSample", "sample_stem", "check_pair", "find_pairs",
            "topk_result", "predict_folder", "write_csv", "write_heatmap", "VIDEO_SUFFIXES"]
@@ -338,14 +337,4 @@ def write_csv(rows: list, path, topk: int) -> Path:
         for t in r["topk"]:
             cells += [t["label"], t["name"], f"{t['prob']:.6f}"]
         w.writerow(cells + [""] * (len(head) - len(cells)))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, buf.getvalue())

@@ -18,9 +18,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
@@ -29,6 +27,7 @@ import lightning as L
 import torch
 from torch import nn
 
+from mmff.atomic import atomic_write_text
 from mmff.config import Config, config_to_dict
 from mmff.engine.checkpoint import load_stream_weights, read_checkpoint, save_checkpoint
 from mmff.engine.lightning import DatasetFactory, MMFFDataModule, MMFFModule
@@ -46,18 +45,7 @@ class StageError(ValueError):
 # --------------------------------------------------------------------------- small helpers
 def write_json(path: str | Path, obj: Any) -> Path:
     """Atomic JSON write (temp file in the same folder + os.replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2, sort_keys=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
 def read_json(path: str | Path) -> Optional[dict]:
