@@ -14,6 +14,7 @@ models, engine, cli) can use it.
 from __future__ import annotations
 
 import copy
+import importlib.resources
 import re
 import dataclasses
 import typing
@@ -29,8 +30,9 @@ __all__ = [
     "config_to_dict", "find_config", "CONFIG_DIR", "merge_dicts", "parse_override",
 ]
 
-#: The repository's ``configs/`` folder (the package is installed in editable mode).
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+#: The configs shipped as package data (``mmff/configs``), found through importlib.resources so
+#: a non-editable install works from any folder.
+CONFIG_DIR = Path(str(importlib.resources.files("mmff") / "configs"))
 
 
 class ConfigError(ValueError):

@@ -61,64 +61,31 @@ class TableSpec:
     group_header: str = "Backbone"  # header of the first column when rows are grouped
 
 
-def _p(xsub=None, xview=None, s1=None, s2=None) -> dict:
-    return {k: v for k, v in (("xsub", xsub), ("xview", xview), ("setting1", s1), ("setting2", s2)) if v is not None}
+def _load_tables() -> dict:
+    """The paper's tables from the package data file ``mmff/paper/tables.yaml`` (rows, their
+    config files, the paper's numbers); Fig. 7's rows are its sweep x its configs."""
+    import importlib.resources
+
+    import yaml
+
+    raw = yaml.safe_load((importlib.resources.files("mmff") / "paper" / "tables.yaml").read_text())
+    tables = {}
+    for tid, t in raw.items():
+        sweep = t.get("sweep")
+        if sweep:
+            rows = [Row(f"p = {p:.1f}", c["file"], c.get("group", ""),
+                        set={"data": {"positions": [p]}})
+                    for c in t["sweep_configs"] for p in sweep]
+        else:
+            rows = [Row(r["label"], r["file"], r.get("group", ""), dict(r.get("paper", {})),
+                        r.get("paper_params"), r.get("paper_gmacs")) for r in t["rows"]]
+        tables[str(tid)] = TableSpec(str(tid), t["title"], rows, bool(t.get("complexity", False)),
+                                     list(sweep) if sweep else None,
+                                     t.get("group_header", "Backbone"))
+    return tables
 
 
-TABLES: dict[str, TableSpec] = {
-    "2": TableSpec("2", "Table 2: accuracy and complexity (params, GMACs)", [
-        Row("ST-GCN", "stgcn", "S", _p(81.5, 88.3, 78.6, 79.8), "3.1M", "16.2G"),
-        Row("Xception", "xception", "R", _p(49.9, 50.2, 52.2, 55.4), "22.86M", "8.42G"),
-        Row("MMFF w/ Bi-LSTM", "mmff_bilstm", "S+R", _p(85.4, 91.6, 80.9, 82.6), "27.4M", "15.3G"),
-        Row("MMFF w/ ST-GCN", "mmff_stgcn", "S+R", _p(89.6, 96.3, 85.3, 87.1), "29.1M", "24.5G"),
-    ], complexity=True, group_header="Type"),
-    "4": TableSpec("4", "Table 4: number of RGB frames", [
-        Row("1 frame (50%)", "mmff_stgcn", "", _p(89.6, 96.3), "29.1M"),
-        Row("3 frames (30, 50, 70%)", "mmff_stgcn_3frames", "", _p(90.1, 96.6), "90.1M"),
-        Row("5 frames (30..70%)", "mmff_stgcn_5frames", "", _p(90.3, 96.3), "134.9M"),
-    ], complexity=True),
-    "5": TableSpec("5", "Table 5: data enhancement (skeleton augmentation, projection crop)", [
-        Row("ST-GCN", "stgcn", "", _p(81.5, 88.3, 78.6, 79.8)),
-        Row("ST-GCN w/ Data Augmentation", "stgcn_augment", "", _p(82.3, 89.6, 80.4, 81.2)),
-        Row("Xception", "xception", "", _p(49.9, 50.2, 52.2, 55.4)),
-        Row("Xception w/ Projection Crop", "xception_projcrop", "", _p(65.4, 70.8, 62.4, 65.7)),
-        Row("MMFF w/o Data Enhancement", "mmff_stgcn_wo_enhancement", "", _p(83.0, 90.8, 80.6, 81.4)),
-        Row("MMFF w/o Data Augmentation", "mmff_stgcn_wo_augmentation", "", _p(88.9, 95.2, 83.7, 85.1)),
-        Row("MMFF w/o Projection Crop", "mmff_stgcn_wo_projcrop", "", _p(85.3, 93.4, 84.3, 85.6)),
-        Row("MMFF", "mmff_stgcn", "", _p(89.6, 96.3, 85.3, 87.1)),
-    ]),
-    "6": TableSpec("6", "Table 6: attention modules and late fusion", [
-        Row("Baseline", "bilstm", "Bi-LSTM", _p(72.3, 79.4, 72.3, 72.8)),
-        Row("RGB only (Xception + attention)", "xception_attention", "Bi-LSTM"),
-        Row("MMFF w/o Skeleton-Attention", "mmff_bilstm_wo_skeleton_attention", "Bi-LSTM", _p(80.3, 85.5, 75.7, 77.5)),
-        Row("MMFF w/o Self-Attention", "mmff_bilstm_wo_self_attention", "Bi-LSTM", _p(81.2, 87.4, 77.3, 78.4)),
-        Row("MMFF-Decision Fusion", "mmff_bilstm_decision_fusion", "Bi-LSTM", _p(81.0, 86.9, 90.3, 81.2)),
-        Row("MMFF-Sum Fusion", "mmff_bilstm_sum_fusion", "Bi-LSTM", _p(83.0, 89.9, 80.3, 80.9)),
-        Row("MMFF", "mmff_bilstm", "Bi-LSTM", _p(85.4, 91.6, 80.9, 82.6)),
-        Row("Baseline", "stgcn", "ST-GCN", _p(81.5, 88.3, 78.6, 79.8)),
-        Row("RGB only (Xception + attention)", "xception_attention", "ST-GCN"),
-        Row("MMFF w/o Skeleton-Attention", "mmff_stgcn_wo_skeleton_attention", "ST-GCN", _p(84.2, 92.5, 82.0, 83.3)),
-        Row("MMFF w/o Self-Attention", "mmff_stgcn_wo_self_attention", "ST-GCN", _p(86.4, 94.1, 82.2, 84.6)),
-        Row("MMFF-Decision Fusion", "mmff_stgcn_decision_fusion", "ST-GCN", _p(87.2, 94.4, 84.5, 85.1)),
-        Row("MMFF-Sum Fusion", "mmff_stgcn_sum_fusion", "ST-GCN"),
-        Row("MMFF", "mmff_stgcn", "ST-GCN", _p(89.6, 96.3, 85.3, 87.1)),
-    ]),
-    "7": TableSpec("7", "Table 7: RNN backbones of the skeleton stream (skeleton only)", [
-        Row("single Bi-GRU", "bigru_1layer", "", _p(66.9, 73.8, 70.7, 71.1)),
-        Row("double Bi-GRU", "bigru_2layer", "", _p(69.8, 77.6, 71.6, 72.0)),
-        Row("triple Bi-GRU", "bigru_3layer", "", _p(72.1, 78.9, 72.1, 72.6)),
-        Row("single LSTM", "lstm_1layer", "", _p(64.6, 70.2, 62.1, 63.2)),
-        Row("double LSTM", "lstm_2layer", "", _p(66.8, 72.1, 64.9, 65.8)),
-        Row("triple LSTM", "lstm_3layer", "", _p(67.0, 72.1, 64.9, 65.8)),
-        Row("single Bi-LSTM", "bilstm_1layer", "", _p(67.7, 73.7, 69.3, 70.9)),
-        Row("double Bi-LSTM", "bilstm_2layer", "", _p(70.6, 76.5, 71.9, 72.4)),
-        Row("triple Bi-LSTM", "bilstm_3layer", "", _p(72.3, 79.4, 72.3, 72.8)),
-    ]),
-    "fig7": TableSpec("fig7", "Fig. 7: accuracy vs. position p of the single RGB frame", [
-        Row(f"p = {p:.1f}", f, g, set={"data": {"positions": [p]}})
-        for f, g in (("mmff_bilstm", "Bi-LSTM"), ("mmff_stgcn", "ST-GCN")) for p in FIG7_POSITIONS
-    ], sweep=FIG7_POSITIONS),
-}
+TABLES: dict[str, TableSpec] = _load_tables()
 
 #: dataset -> [(column id, header, config folder, overrides)]
 COLUMNS = {
