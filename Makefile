@@ -6,6 +6,6 @@ demo: setup
 test: setup
 	.venv/bin/python -m pytest -n 2 tests
 bench: setup
-	.venv/bin/mmff bench
+	.venv/bin/mmff bench --doc docs/benchmarks.md $(if $(NTU),--ntu $(NTU))
 profile: setup
 	.venv/bin/mmff profile

@@ -1,5 +1,5 @@
 """Performance changes that must not change results: normalisation bits, warm prepare workers,
-JPEG of crop views (mmff.engine.benchmarks.e2e, mmff.data.prepare)."""
+JPEG of crop views (mmff.data.pipeline, mmff.data.prepare)."""
 from __future__ import annotations
 
 import subprocess
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from mmff.data.prepare import PRELOAD_MODULE, crop_frames, encode_jpeg
-from mmff.engine.benchmarks.e2e import _normalise
+from mmff.data.pipeline import normalise_images
 
 
 @pytest.mark.parametrize("mean,std", [((0.5,) * 3, (0.5,) * 3),
@@ -19,7 +19,7 @@ def test_normalise_same_bits_and_layout_as_torch(mean, std):
     img = np.random.default_rng(0).integers(0, 256, (2, 31, 29, 3), dtype=np.uint8)
     ref = torch.from_numpy(img).permute(0, 3, 1, 2).float().div_(255)
     ref = (ref - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
-    got = _normalise(img, mean, std)
+    got = torch.from_numpy(normalise_images(img, mean, std))
     assert torch.equal(got, ref) and got.stride() == ref.stride() and got.dtype == torch.float32
 
 

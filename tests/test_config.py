@@ -32,3 +32,16 @@ def test_override_flow_mapping_without_spaces():
     assert cfg.train.epochs == {1: 2, 2: 1, 3: 1}
     with pytest.raises(ConfigError, match="train.lr"):
         parse_override("train.lr=[1")
+
+
+def test_data_and_model_num_person_must_agree(tmp_path):
+    from mmff.config import load_config
+
+    ok = config_from_dict({"data": {"num_person": 1}, "model": {"skeleton": {"num_person": 1}}})
+    assert ok.data.num_person == ok.model.skeleton.num_person == 1
+    with pytest.raises(ConfigError, match=r"data\.num_person: 1 .* model\.skeleton\.num_person is 2"):
+        config_from_dict({"data": {"num_person": 1}})
+    f = tmp_path / "c.yaml"
+    f.write_text("model:\n  skeleton:\n    num_person: 3\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: data\.num_person: 2 .*model\.skeleton\.num_person is 3"):
+        load_config(f)

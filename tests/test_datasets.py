@@ -34,8 +34,9 @@ def prepared(tmp_path_factory):
 def cfg_for(root, backbone="stgcn", kind="mmff", positions=(0.5,), **data):
     return config_from_dict({
         "data": {"root": str(root), "dataset": "synth", "positions": list(positions),
-                 "image_size": 64, **data},
-        "model": {"kind": kind, "num_classes": 3, "skeleton": {"backbone": backbone}}})
+                 "image_size": 64, "val": "none", **data},  # the whole training split (2 samples)
+        "model": {"kind": kind, "num_classes": 3,   # M of the model = M of the data (config check)
+                  "skeleton": {"backbone": backbone, "num_person": data.get("num_person", 2)}}})
 
 
 def test_benchmark_keys():

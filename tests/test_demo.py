@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -24,8 +25,10 @@ def demo_run(tmp_path_factory):
 
 def test_demo_writes_results_checkpoint_and_figures(demo_run, capsys):
     res = json.loads((demo_run / "results.json").read_text())
-    for key in ("skeleton_only", "rgb_only", "mmff"):
-        assert 0.0 <= res[key] <= 1.0
+    for key in ("skeleton_only", "rgb_only", "mmff"):  # the test-split evaluation's top-1, as counted
+        ev = json.loads((demo_run / "eval" / key / "results.json").read_text())
+        conf = np.asarray(ev["confusion"])
+        assert conf.sum() == 24 and res[key] == ev["top1"] == pytest.approx(np.trace(conf) / 24)
     assert res["seconds"] > 0 and res["seed"] == 1 and res["num_test_samples"] == 24
     ck = torch.load(demo_run / "model.pt", map_location="cpu", weights_only=True)
     assert ck["format"] == "mmff/1" and ck["config"]["model"]["kind"] == "mmff"
@@ -34,6 +37,17 @@ def test_demo_writes_results_checkpoint_and_figures(demo_run, capsys):
         assert (demo_run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for key in DEMO_MODELS:
         assert (demo_run / "eval" / key / "results.json").is_file()
+        # validation split (held-out training subjects) and test, both recorded per model
+        val = json.loads((demo_run / "eval_val" / key / "results.json").read_text())
+        assert res["val"][key] == val["top1"] and res["test"][key] == res[key]
+        assert val["num_samples"] == res["num_val_samples"] > 0
+    assert res["val_split"].startswith("ntu60_xsub/val (subjects ")
+    # training monitored that split only, not the test split
+    m = json.loads((demo_run / "train" / "stage3" / "metrics.json").read_text())
+    assert m["val_split"] == res["val_split"] and len(m["val_samples"]) == res["num_val_samples"]
+    index = json.loads((demo_run / "prepared" / "index.json").read_text())
+    subsets = {e["name"]: e["subsets"]["ntu60_xsub"] for e in index["samples"]}
+    assert {subsets[n] for n in m["val_samples"]} == {"train"}
 
 
 def test_demo_rerun_resumes_and_refuses_another_seed(demo_run, capsys):
@@ -50,3 +64,26 @@ def test_format_table():
     text = format_table({"skeleton_only": 0.25, "rgb_only": 0.5, "mmff": 0.975,
                          "num_classes": 24, "num_test_samples": 288, "seed": 0, "seconds": 300})
     assert "97.5%" in text and "25.0%" in text and "seed 0" in text
+
+
+def test_several_seeds_write_a_summary(tmp_path, monkeypatch, capsys):
+    import mmff.engine.demo as demo
+
+    fake = {0: (0.2, 0.3, 0.95, 0.9), 1: (0.25, 0.2, 0.91, 1.0), 2: (0.3, 0.25, 0.93, 0.8)}
+
+    def run_demo(out, seed, log=print, **kw):
+        sk, rgb, mm, v = fake[seed]
+        return {"val": {"skeleton_only": 0.1, "rgb_only": 0.2, "mmff": v},
+                "test": {"skeleton_only": sk, "rgb_only": rgb, "mmff": mm}, "seconds": 1.0,
+                "val_split": "ntu60_xsub/val (subjects 9, 28)"}
+
+    monkeypatch.setattr(demo, "run_demo", run_demo)
+    assert main(["demo", "--out", str(tmp_path), "--seeds", "0", "1", "2", "--no-progress"]) == 0
+    res = json.loads((tmp_path / "demo.json").read_text())
+    assert res["seeds"] == [0, 1, 2] and [r["seed"] for r in res["rows"]] == [0, 1, 2]
+    m = res["test"]["mmff"]
+    assert m["min"] == 0.91 and m["max"] == 0.95 and abs(m["mean"] - 0.93) < 1e-12
+    assert abs(m["std"] - 0.02) < 1e-12                     # sample std (ddof 1)
+    assert abs(res["val"]["mmff"]["mean"] - 0.9) < 1e-12
+    out = capsys.readouterr().out
+    assert "91.0%" in out and "mean" in out and "min" in out

@@ -45,7 +45,7 @@ class ToyDataset(Dataset):
     def __init__(self, cfg, subset: str, train: bool, n_per_class: int = 6):
         self.cfg, self.train = cfg, train
         self.classes = list(CLASSES)
-        g = torch.Generator().manual_seed(0 if subset == "train" else 1)
+        g = torch.Generator().manual_seed({"train": 0, "test": 1, "val": 2}[subset])
         n = n_per_class * NUM_CLASSES
         self.labels = torch.arange(n) % NUM_CLASSES
         s = cfg.data.image_size

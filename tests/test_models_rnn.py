@@ -27,7 +27,8 @@ def test_feature_is_last_step_of_both_directions():
 
 def test_config_input_size_from_layout():
     cfg = config_from_dict({"model": {"kind": "skeleton_only", "skeleton": {
-        "backbone": "bigru", "layout": "sysu", "num_person": 1, "rnn_layers": 1, "rnn_hidden": 16}}})
+        "backbone": "bigru", "layout": "sysu", "num_person": 1, "rnn_layers": 1, "rnn_hidden": 16}},
+        "data": {"num_person": 1}})
     model = create_model(cfg)
     assert model.skeleton_stream.input_size == 20 * 3
     assert isinstance(model.skeleton_stream.rnn, torch.nn.GRU)

@@ -14,8 +14,8 @@ def checkpoint(manifest):
 
 
 @pytest.fixture(scope="module")
-def manifest(shared_dir):
-    return json.loads((shared_dir / "reference" / "timm_legacy_xception.json").read_text())
+def manifest(reference_dir):
+    return json.loads((reference_dir / "timm_legacy_xception.json").read_text())
 
 
 def test_state_dict_matches_timm_manifest(manifest):

@@ -1,4 +1,5 @@
-"""NTU .skeleton reader/writer: real files, three engines, malformed input, round trips."""
+"""NTU .skeleton reader/writer: NTU-format files (tests/data/ntu stand-ins), three engines,
+malformed input, round trips."""
 from __future__ import annotations
 
 import re
@@ -51,27 +52,36 @@ def test_real_files_three_engines_identical(ntu_dir, name):
         assert_same(read_skeleton(path, engine=engine), ref)
 
 
-def test_real_a001_values(ntu_dir):
+def test_real_a001_values(ntu_dir, ntu_truth):
     s = read_skeleton(ntu_dir / "S001C001P001R001A001.skeleton")
+    truth = ntu_truth["skeletons"]["S001C001P001R001A001"]
     assert s.name == "S001C001P001R001A001"
     assert s.joints.shape == (103, 1, 25, 3) and s.joints.dtype == np.float32
     assert s.color.shape == (103, 1, 25, 2) and s.depth.shape == (103, 1, 25, 2)
-    assert s.body_ids.tolist() == [72057594037931101]          # exact, not via float64
-    # First joint line of the file: 0.2181153 0.1725972 3.785547 277.419 191.8218 1036.233 ...
-    assert s.joints[0, 0, 0].tolist() == np.float32([0.2181153, 0.1725972, 3.785547]).tolist()
-    assert s.depth[0, 0, 0].tolist() == np.float32([277.419, 191.8218]).tolist()
-    assert s.color[0, 0, 0].tolist() == np.float32([1036.233, 519.1677]).tolist()
-    assert s.tracking[0, 0, :7].tolist() == [2, 2, 2, 2, 2, 1, 1]
-    assert s.body_info[0, 0].tolist() == np.float32([0, 1, 1, 1, 1, 0, 0.02764709,
-                                                     0.05745083, 2]).tolist()
+    assert s.body_ids.tolist() == truth["body_ids"]          # exact, not via float64
+    assert truth["body_ids"][0] > 2 ** 56 and truth["body_ids"][0] % 2 == 1  # float64 would round
+    # the first and last joint lines (x y z depthX depthY colorX colorY w x y z tracking) and
+    # the first body line, as the stand-in generator wrote them
+    first = truth["first_joint_line"].split()
+    last = truth["last_joint_line"].split()
+    for row, t, j in ((first, 0, 0), (last, 102, 24)):
+        v = np.float32([float(x) for x in row[:11]])
+        assert s.joints[t, 0, j].tolist() == v[:3].tolist()
+        assert s.depth[t, 0, j].tolist() == v[3:5].tolist()
+        assert s.color[t, 0, j].tolist() == v[5:7].tolist()
+        assert s.orientation[t, 0, j].tolist() == v[7:11].tolist()
+        assert s.tracking[t, 0, j] == int(row[11])
+    body = truth["first_body_line"].split()
+    assert s.body_info[0, 0].tolist() == np.float32([float(x) for x in body[1:]]).tolist()
     assert s.present.all() and s.body_counts.tolist() == [1] * 103
     assert s.num_frames == 103 and s.num_bodies == 1 and not s.is_empty
 
 
-def test_real_two_person(ntu_dir):
+def test_real_two_person(ntu_dir, ntu_truth):
     s = read_skeleton(ntu_dir / "S001C003P008R002A058.skeleton")
     assert s.joints.shape == (70, 2, 25, 3)
     assert s.present.all() and (s.body_counts == 2).all()
+    assert s.body_ids.tolist() == ntu_truth["skeletons"]["S001C003P008R002A058"]["body_ids"]
     assert len(set(s.body_ids.tolist())) == 2 and s.body_ids.min() > 2 ** 56
 
 
@@ -537,7 +547,8 @@ def test_import_is_light():
 
 @pytest.mark.parametrize("name", REAL)
 def test_writer_reproduces_release_files_byte_for_byte(ntu_dir, tmp_path, name):
-    """With 7 significant digits the writer gives back the release file exactly."""
+    """With 7 significant digits the writer gives back a release-format file exactly (the
+    stand-ins are printed like the release by an independent writer)."""
     src = ntu_dir / f"{name}.skeleton"
     s = read_skeleton(src)
     out = tmp_path / src.name

@@ -89,6 +89,7 @@ def test_mixed_folder_reports_every_bad_file_and_exits_0(raw, tmp_path, capsys):
     # the stored crop is the frame at p (lossy JPEG) around the joints at the same p
     import cv2
 
+    assert [fr["p"] for fr in s["frames"]] == [0.3, 0.5]  # one stored crop per position
     for fr in s["frames"]:
         crop = cv2.imread(str(out / fr["file"]))[..., ::-1]
         full = read_frame_at(raw / f"{GOOD[1]}_rgb.avi", fr["p"])
@@ -117,6 +118,37 @@ def test_official_missing_list_skips_by_name(raw, tmp_path):
     assert res.report["missing_reasons"][BAD_SKELETON].startswith("on the official")
     assert res.report["missing_reasons"][NO_VIDEO].startswith("on the official")
     assert [os.path.basename(f["file"]) for f in res.failed] == [f"{BAD_VIDEO}_rgb.avi"]
+
+
+def test_missing_list_default_is_the_official_file_beside_raw_or_a_warning(raw, tmp_path, capsys):
+    """No --missing: the official list is looked up by its file name in --raw and its parent
+    (used and said), else one warning line says where to get it (it is not redistributed)."""
+    data = tmp_path / "nturgbd"
+    (data / "raw").mkdir(parents=True)
+    for f in raw.iterdir():
+        (data / "raw" / f.name).symlink_to(f)
+    args = ["prepare", "ntu", "--raw", str(data / "raw"), "--workers", "1", "--no-progress"]
+    assert main(args + ["--out", str(tmp_path / "o1")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    warn = [ln for ln in err if ln.startswith("warning: no --missing")]
+    assert len(warn) == 1 and "github.com/shahroudy/NTURGB-D" in warn[0]
+    assert "reported as failed" in warn[0] and str(data / "raw") in warn[0]
+    assert BAD_SKELETON in {os.path.basename(f["file"]).split(".")[0]
+                            for f in _report(tmp_path / "o1")["failed"]}
+    official = data / "NTU_RGBD_samples_with_missing_skeletons.txt"   # in the parent of --raw
+    official.write_text(f"header\nheader\n\n{NO_VIDEO}\n{BAD_SKELETON}\n")
+    assert main(args + ["--out", str(tmp_path / "o2")]) == 0
+    err = capsys.readouterr().err
+    assert f"using the official missing-skeleton list {official}" in err and "warning: no" not in err
+    rep = _report(tmp_path / "o2")
+    assert rep["missing_reasons"][BAD_SKELETON].startswith("on the official")
+    assert [os.path.basename(f["file"]) for f in rep["failed"]] == [f"{BAD_VIDEO}_rgb.avi"]
+    # an explicit --missing wins over the file beside --raw
+    other = tmp_path / "mine.txt"
+    other.write_text(f"{NO_VIDEO}\n")
+    assert main(args + ["--out", str(tmp_path / "o3"), "--missing", str(other)]) == 0
+    assert "using the official" not in capsys.readouterr().err
+    assert BAD_SKELETON not in _report(tmp_path / "o3")["missing_reasons"]
 
 
 def test_resume_skips_finished_samples_and_removes_leftovers(raw, tmp_path):
@@ -207,3 +239,52 @@ def test_pyskl_pickle_as_skeleton_source(raw, tmp_path):
     joints, color = load_sample_arrays(tmp_path / "o", s[0])
     np.testing.assert_array_equal(joints[:, 0], kp[0])
     assert joints.shape == (22, 2, 25, 3) and (color[:, 0] != 0).all()
+
+
+def test_no_video_anywhere_fails_and_says_how_to_fix(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    make_skeleton(raw / f"{GOOD[0]}.skeleton", T=8)
+    make_skeleton(raw / f"{GOOD[1]}.skeleton", T=8, seed=1)
+    out = tmp_path / "out"
+    assert main(["prepare", "ntu", "--raw", str(raw), "--out", str(out), "--workers", "1",
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(raw) in err[0] and "no video" in err[0], err
+    assert "--videos DIR" in err[0] and "--skeleton-only" in err[0]
+    assert not (out / "index.json").exists()
+    # --pyskl reads no video: the same advice when neither --videos nor --skeleton-only is given
+    assert main(["prepare", "ntu", "--pyskl", str(tmp_path / "x.pkl"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--videos DIR" in err[0] and "--skeleton-only" in err[0], err
+    # the fixes it names work
+    assert main(["prepare", "ntu", "--raw", str(raw), "--out", str(out), "--workers", "1",
+                 "--no-progress", "--skeleton-only"]) == 0
+    assert _report(out)["ok"] == 2
+
+
+def test_two_files_with_one_name_keep_the_first_and_are_reported(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    name = GOOD[0]
+    first, _ = make_skeleton(raw / f"{name}.skeleton", T=9)
+    make_skeleton(raw / f"{name}_copy.skeleton", T=12, seed=5)
+    make_video(raw / f"{name}_rgb.avi", n=9, w=W, h=H)
+    shutil.copy(raw / f"{name}_rgb.avi", raw / f"{name}_rgb.mp4")
+    for strict, rc in ((False, 0), (True, 1)):
+        out = tmp_path / f"out{int(strict)}"
+        assert main(["prepare", "ntu", "--raw", str(raw), "--out", str(out), "--workers", "1",
+                     "--no-progress", *(["--strict"] if strict else [])]) == rc
+        cap = capsys.readouterr()
+        rep = _report(out)
+        assert rep["ok"] == 1 and json.loads(cap.out.splitlines()[-1])["duplicates"] == 2
+        assert rep["duplicates"] == [
+            {"name": name, "kept": str(raw / f"{name}.skeleton"),
+             "ignored": [str(raw / f"{name}_copy.skeleton")]},
+            {"name": name, "kept": str(raw / f"{name}_rgb.avi"),
+             "ignored": [str(raw / f"{name}_rgb.mp4")]}]
+        dup_lines = [ln for ln in cap.err.splitlines() if ln.startswith("duplicate: ")]
+        assert len(dup_lines) == 2 and f"{name}_copy.skeleton" in dup_lines[0]
+        e = load_index(out)["samples"][0]
+        joints, _ = load_sample_arrays(out, e)
+        assert e["num_frames"] == 9 and np.allclose(joints[:, 0], first[:, 0])  # the first file

@@ -5,8 +5,7 @@ import pytest
 import torch
 
 from mmff.cli import main
-from mmff.config import config_from_dict
-from mmff.engine.profiling import paper_profiles, profile_config, profile_model, rnn_macs
+from mmff.engine.profiling import paper_profiles, profile_model, rnn_macs
 from mmff.models import StackedRNN
 
 
@@ -75,9 +74,17 @@ def test_cli_json_and_table_for_a_config(capsys):
     (entry,) = res.values()
     assert entry["params"] > 0 and entry["macs"] > 0
     assert set(entry["parts"]) == {"skeleton_stream", "rgb_stream", "fusion"}
-    cfg = config_from_dict({"model": {"skeleton": {"backbone": "bilstm"}, "fusion": {"type": "lstm_late"},
-                                      "rgb": {"width": 0.25, "middle_blocks": 1}}})
-    assert entry["params"] == profile_config(cfg)["params"]
+    # against the model itself (not the function the CLI calls): the named config with the
+    # overrides, parameters counted on the built network, per part and in all
+    from mmff.config import load_config
+    from mmff.models import create_model
+    cfg = load_config("ntu60_xsub/mmff_bilstm", {"model": {"rgb": {"width": 0.25, "middle_blocks": 1}}})
+    assert cfg.model.skeleton.backbone == "bilstm" and cfg.model.fusion.type == "lstm_late"
+    with torch.device("meta"):
+        model = create_model(cfg, pretrained=False)
+    assert entry["params"] == sum(p.numel() for p in model.parameters())
+    for part in ("skeleton_stream", "rgb_stream", "fusion"):
+        assert entry["parts"][part]["params"] == sum(p.numel() for p in getattr(model, part).parameters()), part
     rc = main(["profile", "--config", "ntu60_xsub/stgcn"])
     out = capsys.readouterr().out
     assert rc == 0 and "skeleton_stream" in out and "GMACs" in out

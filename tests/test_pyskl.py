@@ -117,3 +117,90 @@ def test_bad_layouts(tmp_path):
     p = _dump(tmp_path / "n.pkl", 42)
     with pytest.raises(SkeletonFormatError, match="expected a list or dict"):
         load_pyskl_annotations(p)
+
+
+# --------------------------------------------------------------------------- the pickle's split
+# A trains in both NTU-60 benchmarks by the names' rule (P001, C001 is xview *test*), B likewise
+# (P002 train, C002 train); the pickles below say otherwise where noted.
+A, B = "S001C001P001R001A001", "S001C002P002R001A002"
+
+
+def _prepare_pickle(tmp_path, obj, *extra):
+    from mmff.cli import main
+
+    for a in (obj["annotations"] if isinstance(obj, dict) else obj):
+        a["keypoint"][..., 2] += 3.0                          # in front of the camera
+    pkl = _dump(tmp_path / "p.pkl", obj)
+    out = tmp_path / "out"
+    rc = main(["prepare", "ntu", "--pyskl", str(pkl), "--skeleton-only", "--out", str(out),
+               "--workers", "1", "--no-progress", *extra])
+    return rc, out
+
+
+def _subsets(out):
+    from mmff.data.prepare import load_index
+    return {e["name"]: e["subsets"] for e in load_index(out)["samples"]}
+
+
+def test_prepare_uses_the_pickles_own_split(tmp_path, capsys):
+    import json
+    from mmff.data.datasets import subset_names
+    from mmff.data.prepare import load_index
+
+    split = {"xsub_train": [A], "xsub_val": [B], "xview_train": [A, B], "xview_val": []}
+    rc, out = _prepare_pickle(tmp_path, {"split": split,
+                                         "annotations": [_ann(A, 0), _ann(B, 1, seed=1)]})
+    assert rc == 0
+    assert _subsets(out) == {A: {"ntu60_xsub": "train", "ntu60_xview": "train"},
+                             B: {"ntu60_xsub": "test", "ntu60_xview": "train"}}
+    index = load_index(out)
+    assert subset_names(index, "ntu60_xsub", "test") == [B]
+    warnings = json.loads((out / "report.json").read_text())["warnings"]
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("warning: ")]
+    assert err == [f"warning: {w}" for w in warnings] and len(warnings) == 2
+    assert "ntu60_xsub: the pickle's split differs from the NTU rule for 1 sample(s)" in warnings[0]
+    assert "ntu60_xview: the pickle's split differs from the NTU rule for 1 sample(s)" in warnings[1]
+
+
+def test_custom_and_partial_splits_say_what_is_recomputed_or_ignored(tmp_path, capsys):
+    split = {"mine_train": [A], "mine_val": [B], "train": [B], "test": [A], "holdout": [A]}
+    rc, out = _prepare_pickle(tmp_path, {"split": split,
+                                         "annotations": [_ann(A, 0), _ann(B, 1, seed=1)]})
+    assert rc == 0
+    sub = _subsets(out)
+    assert sub[A] == {"ntu60_xsub": "train", "ntu60_xview": "test",        # NTU rule
+                      "ntu60_mine": "train", "ntu60_pyskl": "test"}        # the pickle's
+    assert sub[B]["ntu60_mine"] == "test" and sub[B]["ntu60_pyskl"] == "train"
+    err = capsys.readouterr().err
+    assert "split 'holdout' ignored: expected NAME_train, NAME_val or NAME_test" in err
+    assert ("ntu60_xsub, ntu60_xview: not in the pickle's split; recomputed from the sample "
+            "names (NTU rule)") in err
+
+
+def test_no_split_or_a_sample_outside_it_is_said_loudly(tmp_path, capsys):
+    rc, out = _prepare_pickle(tmp_path, [_ann(A, 0), _ann(B, 1, seed=1)])  # plain list: no split
+    assert rc == 0 and _subsets(out)[A] == {"ntu60_xsub": "train", "ntu60_xview": "test"}
+    err = capsys.readouterr().err
+    assert "the pickle has no split; recomputed from the sample names" in err
+    # the same OUT again (resumed): the index takes this pickle's split
+    rc, out = _prepare_pickle(tmp_path, {"split": {"xsub_train": [A], "xview_val": [A]},
+                                         "annotations": [_ann(A, 0), _ann(B, 1, seed=1)]})
+    assert rc == 0 and _subsets(out)[B] == {}
+    err = capsys.readouterr().err
+    assert "ntu60_xsub: 1 sample(s) in no part of the pickle's split, left out of ntu60_xsub" in err
+
+
+def test_split_errors_and_duplicate_annotations(tmp_path, capsys):
+    rc, _ = _prepare_pickle(tmp_path, {"split": {"xsub_train": [A], "xsub_val": [A]},
+                                       "annotations": [_ann(A, 0)]})
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "'xsub_val': 'S001C001P001R001A001' is also in the train" in err[0]
+    rc, out = _prepare_pickle(tmp_path, [_ann(A, 0, T=5), _ann(A, 1, T=7, seed=1)], "--strict")
+    assert rc == 1
+    import json
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["ok"] == 1 and [d["name"] for d in rep["duplicates"]] == [A]
+    assert rep["duplicates"][0]["kept"].endswith(f"annotation 0 ({A})")
+    assert rep["duplicates"][0]["ignored"][0].endswith(f"annotation 1 ({A})")
+    from mmff.data.prepare import load_index
+    assert load_index(out)["samples"][0]["num_frames"] == 5 and "duplicate: " in capsys.readouterr().err

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
 from pathlib import Path
 
 import av
@@ -167,13 +169,13 @@ def test_cli(tmp_path, capsys):
     assert "65x48" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("text", ["320x240", "1920x1080", (64, 48)])
-def test_parse_size(text):
-    w, h = S.parse_size(text)
-    assert w % 2 == 0 and h % 2 == 0
+@pytest.mark.parametrize("text, size", [("320x240", (320, 240)), ("1920X1080", (1920, 1080)),
+                                        ((64, 48), (64, 48)), ("32x24", (32, 24))])
+def test_parse_size(text, size):
+    assert S.parse_size(text) == size
 
 
-@pytest.mark.parametrize("text", ["320", "2000x1080", "321x240", "axb"])
+@pytest.mark.parametrize("text", ["320", "2000x1080", "321x240", "320x241", "30x24", "axb", "320x240x2"])
 def test_parse_size_rejects(text):
     with pytest.raises(ValueError):
         S.parse_size(text)
@@ -184,3 +186,44 @@ def test_no_stray_files_after_a_failed_encode(tmp_path):
     with pytest.raises(Exception):
         S.encode_video(tmp_path / "x_rgb.avi", frames[..., :2])       # wrong channel count
     assert os.listdir(tmp_path) == []
+
+
+def _sysu_cli(out, *extra):
+    return main(["synth", "--format", "sysu", "--out", str(out), "--samples-per-class", "1",
+                 "--size", "64x48", "--workers", "1", *extra])
+
+
+def _counts(text: str) -> tuple[int, int, int]:
+    m = re.search(r"(\d+) written, (\d+) already there, (\d+) failed", text)
+    assert m, text
+    return tuple(int(g) for g in m.groups())
+
+
+def test_cli_sysu_progress_overwrite_strict(tmp_path, capsys):
+    """`mmff synth --format sysu` honours --no-progress, --overwrite and --strict."""
+    out = tmp_path / "sysu"
+    assert _sysu_cli(out) == 0                                  # progress bar on stderr
+    cap = capsys.readouterr()
+    assert _counts(cap.out) == (12, 0, 0) and "synth sysu" in cap.err
+    seq = out / "3DvideoNorm" / "Subject01" / "video1"
+    world = (seq / "sklWorld.mat").read_bytes()
+    frames = sorted(p.name for p in (seq / "rgb").iterdir())
+    (seq / "sklWorld.mat").write_bytes(b"stale")
+    (seq / "rgb" / "999.jpg").write_bytes(b"stale")
+    assert _sysu_cli(out, "--no-progress") == 0                 # resume: nothing rewritten
+    cap = capsys.readouterr()
+    assert _counts(cap.out) == (0, 12, 0) and cap.err == ""
+    assert (seq / "sklWorld.mat").read_bytes() == b"stale"
+    assert _sysu_cli(out, "--no-progress", "--overwrite") == 0  # every sequence rewritten
+    assert _counts(capsys.readouterr().out) == (12, 0, 0)
+    assert (seq / "sklWorld.mat").read_bytes() == world
+    assert sorted(p.name for p in (seq / "rgb").iterdir()) == frames   # no stale frame left
+    bad = out / "3DvideoNorm" / "Subject01" / "video2"
+    shutil.rmtree(bad)
+    bad.write_text("a file where a sequence folder belongs")
+    for strict, rc in ((False, 0), (True, 1)):
+        assert _sysu_cli(out, "--no-progress", *(["--strict"] if strict else [])) == rc
+        cap = capsys.readouterr()
+        assert _counts(cap.out) == (0, 11, 1)
+        err = cap.err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("Subject01/video2: ") and str(bad) in err[0]

@@ -60,7 +60,8 @@ def test_tiny_sysu_model_builds(row):
     from mmff.models import create_model
     cfg = load_config(SYSU / "setting1" / f"{row}.yaml", overrides={
         "model": {"skeleton": {"width": 0.125, "rnn_hidden": 8, "rnn_layers": 1},
-                  "rgb": {"width": 0.0625, "middle_blocks": 0, "lstm_feature_dim": 8},
+                  "rgb": {"width": 0.0625, "middle_blocks": 0, "lstm_feature_dim": 8,
+                          "pretrained": None},  # the configs' imagenet: no download in tests
                   "fusion": {"reduced_channels": 8, "hidden": 16, "conv_channels": 16}},
         "data": {"image_size": 64, "clip_len": 16}})
     model = create_model(cfg).eval()

@@ -113,6 +113,7 @@ def test_fold_file_replaces_one_setting(raw_tree, tmp_path):
     idx = _index(out)
     assert idx["sysu"]["settings"]["setting2"] == {"n_folds": 2, "fold_file": str(f)}
     assert idx["sysu"]["settings"]["setting1"]["n_folds"] == 3
+    assert len(idx["samples"]) == len(subjects) and {e["subject"] for e in idx["samples"]} >= {1, 2}
     for e in idx["samples"]:
         assert e["subsets"]["sysu_setting2_fold00"] == ("train" if e["subject"] == 1 else "test")
         assert e["subsets"]["sysu_setting2_fold01"] == ("train" if e["subject"] == 2 else "test")
@@ -141,7 +142,7 @@ def test_build_dataset_reads_prepared_sysu(prepared, row):
     from mmff.data.datasets import build_dataset
     out, _ = prepared
     cfg = load_config(f"sysu/{row}", overrides={"data": {"root": str(out), "fold": 2, "image_size": 64,
-                                                         "num_workers": 0}})
+                                                         "num_workers": 0, "val": "none"}})  # whole training half
     train, test = build_dataset(cfg, "train"), build_dataset(cfg, "test")
     assert train.classes[0] == "drinking" and len(train.classes) == 12
     assert len(train) + len(test) == 24 and len(test) == 12          # half of each activity / subject

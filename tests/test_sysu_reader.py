@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 from mmff.data import SkeletonFormatError
-from mmff.data import sysu
-from mmff.data.sysu import (SYSU_BONES, SYSU_CLASSES, SYSU_JOINT_NAMES, list_sysu_sequences,
+from mmff.data.sysu import (SYSU_CLASSES, list_sysu_sequences,
                             read_mat_array, read_sysu_frames_at, read_sysu_metadata,
                             read_sysu_skeleton, sysu_frame_paths, write_mat,
                             write_synthetic_sysu)
@@ -207,18 +206,20 @@ def test_metadata_errors_name_file_and_line(tmp_path):
 
 
 def test_bones_form_the_kinect_v1_tree_and_match_the_graph():
-    assert len(SYSU_JOINT_NAMES) == 20 and len(SYSU_BONES) == 19
-    parents = {c: p for c, p in SYSU_BONES}
+    from mmff.layouts import LAYOUTS
+    lay = LAYOUTS["sysu"]
+    assert len(lay.joint_names) == 20 and len(lay.bones) == 19
+    parents = {c: p for c, p in lay.bones}
     assert sorted(parents) == list(range(1, 20))            # every joint but HipCenter has one parent
-    names = dict(zip(range(20), SYSU_JOINT_NAMES))
+    names = dict(zip(range(20), lay.joint_names))
     assert names[parents[7]] == "WristLeft" and names[parents[11]] == "WristRight"
     assert names[parents[4]] == names[parents[8]] == names[parents[3]] == "ShoulderCenter"
     assert names[parents[12]] == names[parents[16]] == "HipCenter"
-    assert SYSU_JOINT_NAMES[sysu.SYSU_CENTER_JOINT] == "Spine"
-    from mmff.models.graph import LAYOUTS
-    v, edges, centre = LAYOUTS["sysu"]
-    assert v == 20 and SYSU_JOINT_NAMES[centre - 1] == "ShoulderCenter"
-    assert {frozenset((a - 1, b - 1)) for a, b in edges} == {frozenset(e) for e in SYSU_BONES}
+    assert lay.joint_names[lay.va_centre] == "Spine"
+    from mmff.models.graph import Graph
+    g = Graph("sysu")
+    assert g.num_node == 20 and lay.joint_names[g.center] == "ShoulderCenter"
+    assert {frozenset(e) for e in g.edges.tolist()} == {frozenset(e) for e in lay.bones}
 
 
 def test_synthetic_resumes_unfinished_sequences(tmp_path):

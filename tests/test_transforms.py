@@ -114,10 +114,45 @@ def test_test_crop_is_centred_w_plus_200():
 
 
 def test_margins_scale_with_frame_height():
-    box = T.projection_crop_box((100.0, 100.0, 140.0, 180.0), 320, 240, train=False)
+    box = T.projection_crop_box((100.0, 100.0, 140.0, 180.0), 320, 240, train=False,
+                                scale="frame_height")
     m = 100 * 240 / 1080
     assert box == (int(np.floor(100 - m)), int(np.floor(100 - m)), int(np.ceil(140 + m)),
                    int(np.ceil(180 + m)))
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_crop_margin_scale_switch_changes_only_the_margins(train):
+    """data.crop_margin_scale on a 640x480 SYSU frame: "none" (default) = the paper's pixels,
+    "frame_height" = the same margins x 480/1080; the corner drawn and the box are the same."""
+    from mmff.config import DataConfig
+    from mmff.data.pipeline import crop_window
+
+    assert DataConfig().crop_margin_scale == "none"
+    W, H, s = 640, 480, 480 / 1080
+    color = np.array([[[250.0, 150.0], [330.0, 260.0]]], np.float32)   # (M=1, V=2, 2): box 80 x 110
+    bx0, by0, bx1, by1 = 250.0, 150.0, 330.0, 260.0
+    boxes = {}
+    for mode in ("none", "frame_height"):
+        d = DataConfig(crop_margin_scale=mode, crop_margin=[100, 140], test_margin=200)
+        boxes[mode] = crop_window(color, W, H, d, train=train, rng=np.random.default_rng(3))
+    if not train:
+        assert boxes["none"] == (150, 50, 430, 360)                       # +-100 px, literally
+        m = 100 * s
+        assert boxes["frame_height"] == (int(np.floor(bx0 - m)), int(np.floor(by0 - m)),
+                                         int(np.ceil(bx1 + m)), int(np.ceil(by1 + m)))
+        return
+    mw, mh = np.random.default_rng(3).uniform(100, 140, 2)               # the draws of both runs
+    for mode, k in (("none", 1.0), ("frame_height", s)):
+        x0, y0, x1, y1 = boxes[mode]
+        assert abs((x1 - x0) - (80 + k * mw)) <= 1 and abs((y1 - y0) - (110 + k * mh)) <= 1
+    # the same corner of the joints' box stays fixed under both settings
+    fixed = [tuple(abs(b[i] - v) <= 1 for i, v in enumerate((bx0, by0, bx1, by1))) for b in boxes.values()]
+    assert fixed[0] == fixed[1]
+    # the stored region of `mmff prepare` holds the windows of either setting
+    sx0, sy0, sx1, sy1 = T.stored_crop_box((bx0, by0, bx1, by1), W, H, 300)
+    for x0, y0, x1, y1 in boxes.values():
+        assert sx0 <= x0 and sy0 <= y0 and x1 <= sx1 and y1 <= sy1
 
 
 @settings(max_examples=60, deadline=None)
@@ -136,8 +171,12 @@ def test_train_crop_contains_box_and_extends_from_a_corner(seed, x, y, w, h):
     # ... and the window is at most w + 300 (+ rounding) wide; at least w + 100 unless clamped
     bw, bh = bbox[2] - bbox[0], bbox[3] - bbox[1]
     assert x1 - x0 <= bw + 302 and y1 - y0 <= bh + 302
+    # ... exactly (w + w') x (h + h') with the drawn margins, in both directions, unless clamped
+    mw, mh = np.random.default_rng(seed).uniform(100, 300, 2)
     if x0 > 0 and x1 < W:
-        assert x1 - x0 >= bw + 100
+        assert x1 - x0 >= bw + 100 and abs((x1 - x0) - (bw + mw)) <= 2
+    if y0 > 0 and y1 < H:
+        assert y1 - y0 >= bh + 100 and abs((y1 - y0) - (bh + mh)) <= 2
     # the stored region of `mmff prepare` holds every window
     sx0, sy0, sx1, sy1 = T.stored_crop_box(bbox, W, H, 300)
     assert sx0 <= x0 and sy0 <= y0 and x1 <= sx1 and y1 <= sy1

@@ -96,12 +96,13 @@ def test_middle_and_multi_exact_hug(hug_video):
 def test_skipping_is_active_and_the_margin_matters(ntu_video, monkeypatch):
     """Counting path (no parsed display order): with a too-small reorder margin the
     non-reference skipping miscounts frame 11, which shows the exactness tests above would
-    catch a wrong count and that skipping is on."""
+    catch a wrong count and that skipping is on. (In the stand-in's x264 B-pyramid every
+    4th frame is a P-frame shown after the 3 B-frames decoded behind it, e.g. frame 28.)"""
     path, hashes = ntu_video
     monkeypatch.setattr(V, "h264_display_order", lambda packets, extra=b"": None)
     monkeypatch.setattr(V, "REORDER_MARGIN", 2)
-    assert _md5(read_frame_at(path, 11 / 102)) != hashes[11]
-    assert _md5(read_frame_at(path, 11 / 102, skip_nonref=False)) == hashes[11]
+    assert _md5(read_frame_at(path, 28 / 102)) != hashes[28]
+    assert _md5(read_frame_at(path, 28 / 102, skip_nonref=False)) == hashes[28]
 
 
 def test_opencv_backend_exact(hug_video):
@@ -133,7 +134,7 @@ def test_bad_videos_raise_one_line_error_naming_file(tmp_path, ntu_dir):
     # A truncated file: what is left decodes or fails with a VideoError, never anything else.
     data = (ntu_dir / "S001C001P001R001A001_rgb.avi").read_bytes()
     cut = tmp_path / "cut_rgb.avi"
-    cut.write_bytes(data[:60_000])
+    cut.write_bytes(data[:len(data) // 2])
     try:
         vf = decode_frames_at(cut, [0.5])
         assert vf.frames[0].shape == (1080, 1920, 3)
@@ -260,9 +261,28 @@ def _display_truth(path):
     return packets, extra, [shown[p.pts] for p in packets]
 
 
-def test_h264_display_order_matches_decoder(ntu_dir, tmp_path):
-    """Slice-header POC ranks = the decoder's output order, on both real videos (B-frames,
-    42 of 103 / 22 of 72 non-reference) and made ones (open/closed GOP, avi/mp4/mkv)."""
+def _nonref_by_nal_header(packets) -> int:
+    """Packets whose first slice NAL has nal_ref_idc 0, read from the NAL header byte
+    (Annex-B start codes in AVI, 4-byte length prefixes in MP4/MKV)."""
+    n = 0
+    for p in packets:
+        data = bytes(p)
+        if data.startswith((b"\x00\x00\x01", b"\x00\x00\x00\x01")):
+            heads = [data[i + 3] for i in range(len(data) - 3) if data[i:i + 3] == b"\x00\x00\x01"]
+        else:
+            heads, i = [], 0
+            while i + 4 < len(data):
+                heads.append(data[i + 4])
+                i += 4 + int.from_bytes(data[i:i + 4], "big")
+        first = next(h for h in heads if h & 0x1F in (1, 5))
+        n += (first >> 5) == 0
+    return n
+
+
+def test_h264_display_order_matches_decoder(ntu_dir, ntu_truth, tmp_path):
+    """Slice-header POC ranks = the decoder's output order, on both NTU-format videos (x264
+    B-pyramid, about half the packets non-reference) and made ones (open/closed GOP,
+    avi/mp4/mkv)."""
     paths = [ntu_dir / "S001C001P001R001A001_rgb.avi",
              ntu_dir / "extra" / "ntu_sample_two_person_hug.avi",
              make_gop_video(tmp_path / "a.mp4"), make_gop_video(tmp_path / "b.mkv", open_gop=True),
@@ -273,7 +293,11 @@ def test_h264_display_order_matches_decoder(ntu_dir, tmp_path):
         display, refs = V.h264_display_order(packets, extra)
         assert display == truth, path
         nonref.append(refs.count(0))
-    assert nonref[:2] == [42, 22] and nonref[4] == 0
+        assert refs.count(0) == _nonref_by_nal_header(packets), path
+    videos = ntu_truth["videos"]
+    assert nonref[:2] == [videos["S001C001P001R001A001_rgb.avi"]["nonref_packets"],
+                          videos["extra/ntu_sample_two_person_hug.avi"]["nonref_packets"]]
+    assert min(nonref[:2]) > 30 and nonref[4] == 0
 
 
 def test_mapped_skipping_is_active_and_exact(ntu_video):

@@ -104,3 +104,30 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
     b["classes"] = b["classes"][:-1] + ["other"]
     (tmp_path / "b.json").write_text(json.dumps(b))
     one_line("--results", str(tmp_path / "a.json"), "--baseline", str(tmp_path / "b.json"), needle="classes differ")
+
+
+def test_attention_figure_on_a_sysu_checkpoint(tmp_path, capsys):
+    """A SYSU (Kinect v1, 20-joint) model: the skeleton is drawn with the SYSU bones."""
+    from mmff.config import load_config
+    from mmff.data.sysu import SYSU_CLASSES, prepare_sysu, write_synthetic_sysu
+    from mmff.engine.checkpoint import save_checkpoint
+    from mmff.models import create_model
+
+    raw = tmp_path / "raw"
+    write_synthetic_sysu(raw, samples_per_class=2, seed=1, size=(96, 72), num_frames=(6, 8),
+                         progress=False)
+    prepared = tmp_path / "prepared"
+    prepare_sysu(raw, prepared, workers=1, n_folds=1, progress=False)
+    cfg = load_config("sysu/setting1/mmff_stgcn", overrides={
+        "model": {"skeleton": {"width": 0.125},
+                  "rgb": {"width": 0.05, "middle_blocks": 0, "pretrained": None},
+                  "fusion": {"reduced_channels": 8, "hidden": 16, "conv_channels": 16}},
+        "data": {"image_size": 48, "clip_len": 16, "num_workers": 0}})
+    torch.manual_seed(0)
+    ck = save_checkpoint(tmp_path / "sysu.pt", create_model(cfg).eval(), cfg, SYSU_CLASSES, stage=3)
+    out = tmp_path / "figs"
+    assert main(["visualize", "--checkpoint", str(ck), "--data", str(prepared), "--num", "2",
+                 "--out", str(out), "--json"]) == 0
+    written = json.loads(capsys.readouterr().out)
+    data = open(written["fig10_11_attention"], "rb").read()
+    assert data[:8] == PNG and len(data) > 10_000

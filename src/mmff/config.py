@@ -63,22 +63,33 @@ class RGBStreamConfig:
     backbone: str = "xception"          # "xception" or "timm:<name>" (extra mmff[timm])
     width: float = 1.0                  # Xception channel multiplier (light demo variant < 1)
     middle_blocks: int = 8              # Xception middle-flow blocks (8 = ImageNet network)
-    pretrained: Optional[str] = None    # local checkpoint file (timm legacy_xception keys)
+    # "imagenet" (timm legacy_xception ImageNet weights through timm / the Hugging Face hub), a
+    # local checkpoint file (timm legacy_xception keys), or null (from scratch)
+    pretrained: Optional[str] = None
     self_attention: bool = True         # two self-attention branches (M_1, M_2)
     skeleton_attention: bool = True     # Eq. 13-15, early fusion
     attention_square: float = 1.0 / 3.0  # side of the skeleton-attention square / crop side
     lstm_feature_dim: int = 256         # per-branch projection for the LSTM fusion (3x256=768)
     share_backbone: bool = False        # K frames: False = one Xception per frame (paper Table 4)
+    # F_RGB from the kept branch maps (§3.5 "the two attention features are average summed"):
+    # self_then_skeleton = (mean(F_1, F_2) + F_ske) / 2; mean = (F_1 + F_2 + F_ske) / 3
+    merge: Literal["self_then_skeleton", "mean"] = "self_then_skeleton"
 
 
 @dataclass
 class FusionConfig:
     """Late fusion (SPEC §2.3)."""
 
-    type: Literal["cross_attention", "lstm_late", "decision", "sum"] = "cross_attention"
+    # decision = the paper's naive weighted sum of the stage-1 classifiers' softmax scores (nothing
+    # trained); decision_learned = new heads trained through the log of the same mixture
+    type: Literal["cross_attention", "lstm_late", "decision", "decision_learned", "sum"] = "cross_attention"
     reduced_channels: int = 256         # theta/phi channels of the cross-attention (Eq. 17)
     hidden: int = 512                   # FC hidden size of the fusion heads
-    decision_weight: float = 0.5        # weight of the skeleton scores in decision fusion
+    # weight w of the skeleton scores in decision fusion: a number in [0, 1], or "val" (decision
+    # only: grid search over w = i / decision_weight_steps on the validation split after stage 1)
+    decision_weight: Any = 0.5
+    decision_weight_steps: int = 20     # grid of the "val" search: w in {0, 1/steps, ..., 1}
+    lstm_rgb_pool: Literal["max", "avg"] = "max"  # per-branch pooling of the LSTM fusion (§3.5 max)
     sum_dim: int = 512                  # common size of the sum fusion
     conv_channels: int = 1024           # 1x1 conv after Eq. 17 (cross-attention)
     dropout: float = 0.0
@@ -116,12 +127,26 @@ class DataConfig:
     projection_crop: bool = True        # False = "commonly used" random crop (Table 5 w/o)
     crop_margin: list = field(default_factory=lambda: [100, 300])  # w', h' range (train)
     test_margin: int = 200              # centred (w+200) x (h+200) at test
+    # margins in source-frame pixels as written (none: the paper's 100-300 / 200 px on any frame)
+    # or scaled by frame height / 1080 (frame_height: NTU-sized margins on smaller frames)
+    crop_margin_scale: Literal["none", "frame_height"] = "none"
     random_crop: int = 224              # w/o projection crop: random crop size
     crop_resize: int = 256              # w/o projection crop: frame resized to this, then cropped
     mean: list = field(default_factory=lambda: [0.5, 0.5, 0.5])
     std: list = field(default_factory=lambda: [0.5, 0.5, 0.5])
     batch_size: int = 16
     num_workers: int = 2
+    # pinned host memory for faster host->GPU copies: null = only when the run uses CUDA
+    pin_memory: Optional[bool] = None
+    persistent_workers: bool = True     # keep loader workers alive across epochs (num_workers > 0)
+    # Validation split, carved from the benchmark's TRAINING samples only (never the test split;
+    # docs/design.md "Validation split"). "subjects": the training samples of held-out training
+    # subjects (val_subjects, or else val_fraction of the training subjects, evenly spaced in
+    # sorted order); "fraction": val_fraction of each class's training samples (chosen by a hash
+    # of the sample name); "none": no validation, the whole training split trains.
+    val: Literal["subjects", "fraction", "none"] = "subjects"
+    val_subjects: Optional[list] = None  # explicit subject ids (NTU performer / SYSU subject)
+    val_fraction: float = 0.1
 
 
 # --------------------------------------------------------------------------- train
@@ -148,7 +173,9 @@ class TrainConfig:
     strategy: str = "auto"              # Lightning strategy; "auto" -> "ddp" when devices*nodes > 1
     num_nodes: int = 1                  # nodes for multi-node DDP (CLI --num-nodes)
     prefetch_factor: int = 2            # batches each loader worker prepares ahead
-    val_every_n_epochs: int = 1         # validation on the test subset every N epochs (0 = never)
+    sync_batchnorm: bool = False        # SyncBatchNorm across DDP processes (multi-GPU batch statistics)
+    val_every_n_epochs: int = 1         # validation (data.val split) every N epochs (0 = never)
+    num_threads: int = 2                # torch intra-op threads (fixed: results depend on it; 0 = torch's default)
 
 
 @dataclass
@@ -239,8 +266,17 @@ def _validate(obj: Any, prefix: str) -> None:
         if obj.middle_blocks < 0 or obj.width <= 0:
             bad("middle_blocks" if obj.middle_blocks < 0 else "width", "out of range")
     elif isinstance(obj, FusionConfig):
-        if not 0 <= obj.decision_weight <= 1:
-            bad("decision_weight", f"expected 0..1, got {obj.decision_weight}")
+        w = obj.decision_weight
+        if w == "val":
+            if obj.type != "decision":
+                bad("decision_weight", f"'val' (chosen on the validation split) is for type decision, "
+                    f"not {obj.type!r}; give a number in [0, 1]")
+        elif isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w <= 1:
+            bad("decision_weight", f"expected a number in [0, 1] or 'val', got {w!r}")
+        else:
+            obj.decision_weight = float(w)
+        if obj.decision_weight_steps < 1:
+            bad("decision_weight_steps", f"expected a positive integer, got {obj.decision_weight_steps}")
     elif isinstance(obj, DataConfig):
         if not obj.positions or any(not (0 <= float(p) <= 1) for p in obj.positions):
             bad("positions", f"expected fractions in [0, 1], got {obj.positions}")
@@ -249,6 +285,15 @@ def _validate(obj: Any, prefix: str) -> None:
             bad("crop_margin", f"expected [low, high], got {obj.crop_margin}")
         if obj.clip_len <= 0 or obj.rnn_steps <= 0 or obj.image_size <= 0:
             bad("clip_len", "sizes must be positive")
+        if obj.num_workers < 0:
+            bad("num_workers", f"expected >= 0 loader worker processes, got {obj.num_workers}")
+        if not 0 < obj.val_fraction < 1:
+            bad("val_fraction", f"expected a fraction in (0, 1), got {obj.val_fraction}")
+        if obj.val_subjects is not None:
+            if not obj.val_subjects or any(isinstance(s, bool) or not isinstance(s, int)
+                                           for s in obj.val_subjects):
+                bad("val_subjects", f"expected a non-empty list of subject ids (integers), "
+                                    f"got {obj.val_subjects}")
     elif isinstance(obj, TrainConfig):
         try:
             obj.epochs = {int(k): int(v) for k, v in obj.epochs.items()}
@@ -257,6 +302,20 @@ def _validate(obj: Any, prefix: str) -> None:
             bad("epochs", "expected {stage: epochs} with integer stages 1-3")
         if not set(obj.epochs) <= {1, 2, 3}:
             bad("epochs", f"stages are 1, 2, 3; got {sorted(obj.epochs)}")
+        if obj.num_threads < 0:
+            bad("num_threads", f"expected >= 0 (0 = torch's default), got {obj.num_threads}")
+    elif isinstance(obj, Config):
+        if obj.model.fusion.decision_weight == "val" and obj.data.val == "none":
+            bad("model.fusion.decision_weight", "'val' chooses w on the validation split, but data.val "
+                                                "is none; set data.val or give w as a number in [0, 1]")
+        if obj.train.early_stop_patience and (obj.data.val == "none" or obj.train.val_every_n_epochs <= 0):
+            bad("train.early_stop_patience", "needs a validation split and train.val_every_n_epochs > 0 "
+                                             "(data.val is none or validation is off; early stopping "
+                                             "never looks at the test split)")
+        if obj.data.num_person != obj.model.skeleton.num_person:
+            bad("data.num_person", f"{obj.data.num_person} bodies per sample, but "
+                f"model.skeleton.num_person is {obj.model.skeleton.num_person} (the model's input "
+                "takes M bodies: set both to the same M)")
 
 
 def config_from_dict(data: dict) -> Config:

@@ -21,15 +21,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "scaling, machine} instead of the table")
     p.add_argument("--quick", action="store_true",
                    help="fewer repeats, a smaller synthetic folder, 2 scaling points at 640x360 "
-                        "(about 2 minutes on 2 cores); the full run also writes docs/benchmarks.md")
+                        "(about 2 minutes on 2 cores)")
     p.add_argument("--out", default="runs/bench", metavar="DIR",
                    help="work folder: synthetic samples, prepared data, results.json, "
                         "benchmarks.md, scaling.png")
     p.add_argument("--only", nargs="+", choices=_SECTIONS, default=None, metavar="SECTION",
                    help=f"run only these sections ({', '.join(_SECTIONS)})%(default).0s")
-    p.add_argument("--ntu-dir", default=None, metavar="DIR",
-                   help="folder with the real NTU pair S001C001P001R001A001 (.skeleton + "
-                        "_rgb.avi); default: shared/data/ntu beside the repository%(default).0s")
+    p.add_argument("--ntu", "--ntu-dir", dest="ntu_dir", default=None, metavar="DIR",
+                   help="folder of NTU-format files holding the pair S001C001P001R001A001 "
+                        ".skeleton + _rgb.avi (e.g. the NTU RGB+D release); its .skeleton files "
+                        "feed the reader section. Default: synthetic NTU-format pairs generated "
+                        "into --out; the output says which was used%(default).0s")
     p.add_argument("--threads", type=int, default=None,
                    help="torch intra-op threads, fixed for the whole run (default: usable CPUs)%(default).0s")
     p.add_argument("--workers", type=int, default=None,
@@ -45,8 +47,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "kxkxk, the paper's 46.8M 'Inflated ResNet50') or 'mmaction2' (its "
                         "28.0M i3d_r50); default full%(default).0s")
     p.add_argument("--doc", default=None, metavar="FILE",
-                   help="where the full run writes its Markdown report (default "
-                        "docs/benchmarks.md in the repository; quick runs write only to --out)%(default).0s")
+                   help="also write the Markdown report (and its scaling plot) to FILE, e.g. "
+                        "docs/benchmarks.md (make bench does); the report is always in --out%(default).0s")
     p.add_argument("--note", default=None, metavar="TEXT",
                    help="a line for the report saying how the run was set up (e.g. 'pinned to "
                         "2 cores of an idle 16-core machine with taskset')%(default).0s")
@@ -66,7 +68,8 @@ def _command_line(args: argparse.Namespace) -> str:
                 "i3d_variant", "doc"):
         v = getattr(args, key)
         if v is not None and not (key == "out" and v == "runs/bench"):
-            parts.append(f"--{key.replace('_', '-') if key != 'i3d_variant' else 'i3d'} {v}")
+            flag = {"i3d_variant": "i3d", "ntu_dir": "ntu"}.get(key, key.replace("_", "-"))
+            parts.append(f"--{flag} {v}")
     if args.only:
         parts.append("--only " + " ".join(args.only))
     if args.note:
@@ -77,7 +80,7 @@ def _command_line(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..engine.benchmarks import REPO_ROOT, SECTIONS, BenchSettings, run_benchmarks
+    from ..engine.benchmarks import SECTIONS, BenchSettings, run_benchmarks
     from ..engine.benchmarks.report import (format_table, markdown_report, plot_scaling,
                                             write_json, write_text)
 
@@ -103,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
         plot_name = "scaling.png"
     write_json(out / "results.json", results)
     write_text(out / "benchmarks.md", markdown_report(results, plot_name))
-    if not args.quick and set(sections) == set(SECTIONS):
-        doc = Path(args.doc) if args.doc else REPO_ROOT / "docs" / "benchmarks.md"
+    if args.doc:
+        doc = Path(args.doc)
         doc_plot = None
         if plot_name:
             doc_plot = doc.with_name(doc.stem + "_scaling.png")

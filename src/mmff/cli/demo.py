@@ -5,13 +5,16 @@ import argparse
 
 HELP = ("run the whole method on SynthHOI (generated here, no download): synth -> prepare -> "
         "stage 1 (skeleton-only, RGB-only) -> stage 2 (fusion) -> stage 3 (fine-tune) -> "
-        "cross-subject test table, results.json, checkpoint, confusion matrix")
+        "validation + cross-subject test table, results.json, checkpoint, confusion matrix")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="runs/demo", help="output folder (re-runs resume)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the generated dataset and of the training")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, metavar="S",
+                   help="several seeds: one demo per seed in OUT/seed<S>/, then OUT/demo.json with "
+                        "per-seed val/test top-1, mean, std and min (replaces --seed)")
     p.add_argument("--config", "-c", default="demo",
                    help="demo config: a path or a name in configs/ (demo = MMFF w/ ST-GCN, "
                         "demo_bilstm = MMFF w/ Bi-LSTM)")
@@ -27,10 +30,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from mmff.cli.train import overrides_from_args
-    from mmff.engine.demo import run_demo
+    from mmff.engine.demo import run_demo, run_demo_seeds
 
-    run_demo(out=args.out, seed=args.seed, config=args.config,
-             overrides=overrides_from_args(argparse.Namespace(overrides=args.overrides)),
-             samples_per_class=args.samples_per_class, size=args.size, workers=args.workers,
-             progress=not args.no_progress)
+    kw = dict(config=args.config,
+              overrides=overrides_from_args(argparse.Namespace(overrides=args.overrides)),
+              samples_per_class=args.samples_per_class, size=args.size, workers=args.workers,
+              progress=not args.no_progress)
+    if args.seeds:
+        run_demo_seeds(args.out, args.seeds, **kw)
+    else:
+        run_demo(out=args.out, seed=args.seed, **kw)
     return 0

@@ -15,7 +15,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", "-k", required=True, metavar="K",
                    help="model.pt (carries its config: --config optional), a training folder (its final "
                         "model), or a Lightning last.ckpt (needs --config); with --folds: the training folder")
-    p.add_argument("--split", default="test", choices=["test", "train", "all"], help="subset to evaluate")
+    p.add_argument("--split", default="test", choices=["test", "val", "train", "all"],
+                   help="subset to evaluate: test; val (held out of the training samples by data.val); "
+                        "train (the training samples minus val); all")
     p.add_argument("--out", default=None, metavar="DIR", help="output folder; unset: eval_<split>/ beside the checkpoint")
     p.add_argument("--accelerator", default=None, help="cpu | gpu | auto; unset: the config's train.accelerator")
     p.add_argument("--folds", type=int, default=None, metavar="N",

@@ -16,7 +16,10 @@ examples:
 
 Writes OUT/index.json, OUT/samples/NAME.{npz,json}, OUT/frames/NAME_pX.XX.jpg and
 OUT/report.json ({"ok": int, "failed": [{"file", "error"}], "missing": [names],
-"missing_reasons": {name: why}}). Bad files are reported and skipped (exit 0) unless --strict.
+"missing_reasons": {name: why}, "duplicates": [{"name", "kept", "ignored"}], "warnings": [..]}).
+Bad files are reported and skipped (exit 0) unless --strict; so are files that give an
+already-seen sample name (the first in sorted order is kept). --pyskl uses the pickle's own
+split where it has one and says (warning) which benchmark splits it recomputed from the names.
 Re-running resumes: finished samples are skipped."""
 
 
@@ -44,7 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ntu.add_argument("--pyskl", default=None, metavar="FILE.pkl",
                      help="use a PYSKL annotation pickle as the skeleton source")
     ntu.add_argument("--missing", default=None, metavar="FILE",
-                     help="official list of samples with missing skeletons (skipped, reported)")
+                     help="official list of samples with missing skeletons (skipped, reported); "
+                          f"None: {' or '.join(OFFICIAL_MISSING_LISTS)} in --raw or its parent "
+                          "if there, else a warning (the lists are not redistributed here)"),
     ntu.add_argument("--benchmark", choices=("ntu60", "ntu120"), default=None,
                      help="class set and split benchmarks (None: ntu120 if any action > 60 or "
                           "setup > 17)")
@@ -75,18 +80,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _common(sysu)
 
 
+#: file names of the official NTU missing-skeleton lists (github.com/shahroudy/NTURGB-D); the
+#: NTU-120 list contains the NTU-60 one. Not shipped: the NTU RGB+D terms forbid redistribution.
+OFFICIAL_MISSING_LISTS = ("NTU_RGBD120_samples_with_missing_skeletons.txt",
+                          "NTU_RGBD_samples_with_missing_skeletons.txt")
+
+
+def default_missing_list(raw) -> tuple:
+    """``(path or None, message)`` for ``--missing`` left out: the first official list (NTU-120
+    first) found in ``raw`` or its parent, else None and a warning saying where to get it."""
+    from pathlib import Path
+
+    raw = Path(raw).resolve()
+    for folder in (raw, raw.parent):
+        for name in OFFICIAL_MISSING_LISTS:
+            if (folder / name).is_file():
+                return str(folder / name), f"using the official missing-skeleton list {folder / name}"
+    return None, ("warning: no --missing FILE given and no official missing-skeleton list "
+                  f"({' / '.join(OFFICIAL_MISSING_LISTS)}) in {raw} or its parent: samples with "
+                  "no usable body will be reported as failed; get the list from "
+                  "https://github.com/shahroudy/NTURGB-D and pass --missing FILE")
+
+
 def _finish(report: dict, out, strict: bool) -> int:
     failed, missing = report["failed"], report.get("missing_reasons", {})
+    dups = report.get("duplicates", [])
+    for w in report.get("warnings", []):
+        print(f"warning: {w}", file=sys.stderr)
+    for d in dups:
+        print(f"duplicate: {d['name']}: kept {d['kept']}, ignored {', '.join(d['ignored'])}",
+              file=sys.stderr)
     for f in failed:
         print(f"failed: {f['file']}: {f['error']}", file=sys.stderr)
     unpaired = {n: r for n, r in missing.items() if "official" not in r}
     print(json.dumps({"ok": report["ok"], "failed": len(failed), "missing": len(missing),
-                      "written": report.get("written"), "skipped": report.get("skipped"),
-                      "out": str(out)}))
-    if strict and (failed or unpaired):
+                      "duplicates": len(dups), "written": report.get("written"),
+                      "skipped": report.get("skipped"), "out": str(out)}))
+    if strict and (failed or unpaired or dups):
         print(f"mmff prepare: --strict: {len(failed)} failed file(s), {len(unpaired)} "
-              f"sample(s) without skeleton/video partner; see {out}/report.json",
-              file=sys.stderr)
+              f"sample(s) without skeleton/video partner, {len(dups)} duplicate name(s); "
+              f"see {out}/report.json", file=sys.stderr)
         return 1
     return 0
 
@@ -95,12 +128,17 @@ def run(args: argparse.Namespace) -> int:
     if args.dataset == "ntu":
         from mmff.data.prepare import prepare_ntu
 
+        missing, said = args.missing, None
+        if missing is None and args.raw and not args.pyskl:
+            missing, said = default_missing_list(args.raw)
         res = prepare_ntu(args.raw, args.out, videos=args.videos, workers=args.workers,
-                          positions=args.positions, strict=args.strict, missing=args.missing,
+                          positions=args.positions, strict=args.strict, missing=missing,
                           benchmark=args.benchmark, limit=args.limit, pyskl=args.pyskl,
                           skeleton_only=args.skeleton_only, margin_max=args.margin_max,
                           store=args.store, jpeg_quality=args.jpeg_quality,
                           progress=not args.no_progress)
+        if said:
+            print(said, file=sys.stderr)
         return _finish(res.report, args.out, args.strict)
     try:
         from mmff.data.sysu import prepare_sysu

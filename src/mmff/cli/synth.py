@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -23,8 +22,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("ntu", "sysu"), default="ntu",
                    help="ntu: SsssCcccPpppRrrrAaaa.skeleton + _rgb.avi; sysu: the SYSU 3D HOI "
                         "release tree (3DvideoNorm/<Subject>/video<k>/)")
-    p.add_argument("--overwrite", action="store_true", help="rewrite samples that exist")
-    p.add_argument("--strict", action="store_true", help="exit non-zero if any sample failed")
+    p.add_argument("--overwrite", action="store_true",
+                   help="rewrite samples (sysu: sequences) that exist")
+    p.add_argument("--strict", action="store_true",
+                   help="exit non-zero if any sample (sysu: sequence) failed")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -38,14 +39,16 @@ def run(args: argparse.Namespace) -> int:
         from mmff.data.sysu import write_synthetic_sysu  # lazy: the SYSU module is optional here
 
         summary = write_synthetic_sysu(args.out, samples_per_class=args.samples_per_class,
-                                       seed=args.seed, size=size, workers=max(1, args.workers))
-        print(json.dumps(summary, indent=1, default=str))
-        return 0
-    summary = generate(args.out, samples_per_class=args.samples_per_class, seed=args.seed,
-                       size=size, workers=max(1, args.workers), overwrite=args.overwrite,
-                       progress=not args.no_progress)
+                                       seed=args.seed, size=size, workers=max(1, args.workers),
+                                       overwrite=args.overwrite, progress=not args.no_progress)
+        what, out = "SynthHOI (SYSU 3D HOI layout)", summary["root"]
+    else:
+        summary = generate(args.out, samples_per_class=args.samples_per_class, seed=args.seed,
+                           size=size, workers=max(1, args.workers), overwrite=args.overwrite,
+                           progress=not args.no_progress)
+        what, out = "SynthHOI", summary["out"]
     for f in summary["failed"]:
         print(f"{f['name']}: {f['error']}", file=sys.stderr)
-    print(f"SynthHOI: {summary['written']} written, {summary['skipped']} already there, "
-          f"{len(summary['failed'])} failed -> {summary['out']}")
+    print(f"{what}: {summary['written']} written, {summary['skipped']} already there, "
+          f"{len(summary['failed'])} failed -> {out}")
     return 1 if (summary["failed"] and args.strict) else 0

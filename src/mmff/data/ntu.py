@@ -50,35 +50,22 @@ import numpy as np
 
 from mmff.atomic import atomic_write_bytes
 from mmff.data import SkeletonFormatError, SkeletonSequence
+from mmff.layouts import LAYOUTS
 
 __all__ = [
     "NTUSkeleton", "read_skeleton", "read_skeleton_dict", "write_skeleton", "select_bodies",
-    "read_missing_list", "NTUName", "NTUNameError", "parse_name", "parse_names",
+    "read_missing_list", "NTUName", "NTUNameError", "parse_name", "parse_names", "sample_stem",
     "split_subset", "split_subsets", "train_mask", "is_two_person", "BENCHMARKS",
-    "NTU60_CLASSES", "NTU120_CLASSES", "NTU_BONES", "NTU_JOINT_NAMES", "SPINE_MID",
-    "NUM_JOINTS", "BODY_INFO_FIELDS", "JOINT_FIELDS", "NTU60_XSUB_TRAIN_SUBJECTS",
-    "NTU120_XSUB_TRAIN_SUBJECTS", "NTU60_XVIEW_TRAIN_CAMERAS", "KINECT_V2_DEPTH_INTRINSICS",
+    "NTU60_CLASSES", "NTU120_CLASSES", "NUM_JOINTS", "BODY_INFO_FIELDS", "JOINT_FIELDS",
+    "NTU60_XSUB_TRAIN_SUBJECTS", "NTU120_XSUB_TRAIN_SUBJECTS", "NTU60_XVIEW_TRAIN_CAMERAS",
+    "KINECT_V2_DEPTH_INTRINSICS",
 ]
 
 PathLike = Union[str, os.PathLike]
 
 # --------------------------------------------------------------------------- constants
-NUM_JOINTS = 25
-#: Kinect v2 joint names, file order (0-based index = joint number - 1).
-NTU_JOINT_NAMES = (
-    "SpineBase", "SpineMid", "Neck", "Head", "ShoulderLeft", "ElbowLeft", "WristLeft",
-    "HandLeft", "ShoulderRight", "ElbowRight", "WristRight", "HandRight", "HipLeft", "KneeLeft",
-    "AnkleLeft", "FootLeft", "HipRight", "KneeRight", "AnkleRight", "FootRight", "SpineShoulder",
-    "HandTipLeft", "ThumbLeft", "HandTipRight", "ThumbRight",
-)
-#: 0-based index of joint 2 (spine middle): the VA-pre centre (SPEC §1.3).
-SPINE_MID = 1
-#: The 24 bones of the Kinect v2 topology, 1-based (child, parent) pairs as in PYSKL/CTR-GCN.
-NTU_BONES = (
-    (1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6), (8, 7), (9, 21), (10, 9),
-    (11, 10), (12, 11), (13, 1), (14, 13), (15, 14), (16, 15), (17, 1), (18, 17), (19, 18),
-    (20, 19), (22, 8), (23, 8), (24, 12), (25, 12),
-)
+#: Kinect v2 joints per body; joint names, bones and centres: ``mmff.layouts.LAYOUTS["ntu"]``.
+NUM_JOINTS = LAYOUTS["ntu"].num_joints
 #: The 10 values of a body line after the body ID, as stored in ``NTUSkeleton.body_info``.
 BODY_INFO_FIELDS = (
     "clippedEdges", "handLeftConfidence", "handLeftState", "handRightConfidence",
@@ -994,6 +981,17 @@ def parse_name(name: PathLike) -> NTUName:
     if min(out) < 1:
         raise NTUNameError(f"{name!s}: NTU name fields are 1-based, got a 000 field")
     return out
+
+
+def sample_stem(path: PathLike) -> str:
+    """The sample name of a skeleton or video file (the one name rule of the package): the NTU
+    ``SsssCcccPpppRrrrAaaa`` when the file name starts with one (as :func:`parse_name` reads
+    it), else the file name without its suffix(es) and a trailing ``_rgb``."""
+    base = _basename(path)
+    if _NAME_RE.match(base):
+        return base[:20]
+    stem = base.split(".")[0]
+    return stem[:-4] if stem.endswith("_rgb") else stem
 
 
 def parse_names(names: Iterable[PathLike]) -> dict:

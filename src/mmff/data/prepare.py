@@ -39,7 +39,7 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 
 from mmff.atomic import atomic_write_bytes as _atomic_write_bytes
-from mmff.data.transforms import points_bbox, stored_crop_box
+from mmff.data.transforms import pad_bodies, points_bbox, stored_crop_box
 from mmff.data.video import VideoError, decode_frames_at, frame_index
 
 __all__ = [
@@ -285,13 +285,6 @@ class PrepareOptions:
     num_classes: int = 60
 
 
-def _pad_bodies(a: np.ndarray, M: int) -> np.ndarray:
-    if a.shape[1] >= M:
-        return a[:, :M]
-    pad = np.zeros((a.shape[0], M - a.shape[1]) + a.shape[2:], a.dtype)
-    return np.concatenate([a, pad], axis=1)
-
-
 def read_ntu_arrays(path, max_bodies: int = 2) -> tuple:
     """``(joints (T, M, 25, 3), color (T, M, 25, 2))`` of an NTU ``.skeleton`` file with
     exactly ``M = max_bodies`` bodies (``select_bodies``, zero-padded); a file with no body in
@@ -302,7 +295,7 @@ def read_ntu_arrays(path, max_bodies: int = 2) -> tuple:
     if skel.is_empty:
         raise ValueError(f"{path}: no body in any frame")
     skel = select_bodies(skel, max_bodies)
-    return (_pad_bodies(skel.joints, max_bodies), _pad_bodies(skel.color, max_bodies))
+    return (pad_bodies(skel.joints, max_bodies), pad_bodies(skel.color, max_bodies))
 
 
 def _load_ntu_arrays(job: PrepareJob, opt: PrepareOptions) -> tuple:
@@ -418,8 +411,11 @@ def run_jobs(fn, jobs: Sequence, entries: dict, failed: list, workers: Optional[
 def prepare_samples(jobs: Sequence[PrepareJob], opt: PrepareOptions, dataset: str,
                     classes: Sequence[str], workers: Optional[int] = None, progress: bool = True,
                     missing: Optional[dict] = None, extra_failed: Sequence[dict] = (),
-                    index_extra: Optional[dict] = None) -> PrepareResult:
-    """Run ``jobs`` in a process pool (resuming), then write index.json and report.json."""
+                    index_extra: Optional[dict] = None, duplicates: Sequence[dict] = (),
+                    warnings: Sequence[str] = ()) -> PrepareResult:
+    """Run ``jobs`` in a process pool (resuming), then write index.json and report.json
+    (``duplicates``: [{name, kept, ignored}] of names given by more than one file;
+    ``warnings``: lines the user must see, e.g. a split recomputed from the names)."""
     out = Path(opt.out)
     (out / "samples").mkdir(parents=True, exist_ok=True)
     (out / "frames").mkdir(parents=True, exist_ok=True)
@@ -428,6 +424,8 @@ def prepare_samples(jobs: Sequence[PrepareJob], opt: PrepareOptions, dataset: st
     for job in jobs:
         e = read_prepared_entry(out, job.name, opt.positions)
         if e is not None:
+            if "subsets" in job.meta:   # this run's split (e.g. another --pyskl split) wins
+                e["subsets"] = job.meta["subsets"]
             entries[job.name] = e
             skipped.append(job.name)
         else:
@@ -441,7 +439,8 @@ def prepare_samples(jobs: Sequence[PrepareJob], opt: PrepareOptions, dataset: st
     failed.sort(key=lambda f: f["file"])
     report = {"ok": len(entries), "failed": failed, "missing": sorted(missing),
               "missing_reasons": dict(sorted(missing.items())), "written": len(written),
-              "skipped": len(skipped)}
+              "skipped": len(skipped), "duplicates": sorted(duplicates, key=lambda d: d["name"]),
+              "warnings": list(warnings)}
     write_report(out, **report)
     return PrepareResult(report, index_path, sorted(written), sorted(skipped))
 
@@ -454,17 +453,33 @@ def _video_path(videos: Path, name: str) -> Optional[Path]:
     return None
 
 
-def _video_names(videos: Path) -> dict:
+def _video_names(videos: Path, duplicates: dict) -> dict:
+    """{NTU name: video} of a folder; a second file with the same name (sorted order) is added
+    to ``duplicates`` {name: [kept, ignored, ...]}, not used."""
     from mmff.data.ntu import NTUNameError, parse_name
 
     found = {}
     for f in sorted(videos.glob("*")):
         if f.suffix.lower() in (".avi", ".mp4"):
             try:
-                found[str(parse_name(f.name))] = f
+                name = str(parse_name(f.name))
             except NTUNameError:
                 continue
+            _keep_first(found, name, f, duplicates)
     return found
+
+
+def _keep_first(found: dict, name: str, source, duplicates: dict) -> None:
+    """``found[name] = source`` unless ``name`` is there already (then a duplicate)."""
+    if name in found:
+        duplicates.setdefault(name, [str(found[name])]).append(str(source))
+    else:
+        found[name] = source
+
+
+def _duplicate_list(duplicates: dict) -> list:
+    return [{"name": n, "kept": files[0], "ignored": files[1:]}
+            for n, files in sorted(duplicates.items())]
 
 
 def prepare_ntu(raw=None, out=None, videos=None, workers: Optional[int] = None,
@@ -480,7 +495,15 @@ def prepare_ntu(raw=None, out=None, videos=None, workers: Optional[int] = None,
     ``NAME_rgb.avi`` (default ``raw``); ``missing``: the official missing-skeleton list (those
     names are skipped and reported); ``benchmark``: ``ntu60`` or ``ntu120`` (default: ntu120
     when any action > 60); ``pyskl``: a PYSKL pickle as the skeleton source instead of
-    ``raw``. ``strict`` does not change the run; the caller decides the exit status."""
+    ``raw``. ``strict`` does not change the run; the caller decides the exit status.
+
+    Two files that give the same sample name (``X.skeleton`` and ``X_copy.skeleton``, or two
+    videos of one sample, or two annotations of a pickle) keep the first in sorted order (file
+    order in a pickle) and are listed in the report's ``duplicates``. With ``pyskl``, the
+    pickle's own ``split`` gives the benchmark subsets it names
+    (:func:`mmff.data.pyskl.pyskl_split_subsets`); every benchmark it does not name is
+    recomputed from the sample names, said in the report's ``warnings``. No video for any
+    skeleton (and not ``skeleton_only``) is an error naming ``--videos`` / ``--skeleton-only``."""
     if out is None:
         raise ValueError("prepare ntu: --out is required")
     if raw is None and pyskl is None:
@@ -492,25 +515,31 @@ def prepare_ntu(raw=None, out=None, videos=None, workers: Optional[int] = None,
     if raw is not None and not raw.is_dir():
         raise FileNotFoundError(f"{raw}: no such folder")
     videos = Path(videos) if videos is not None else raw
-    if not skeleton_only and (videos is None or not videos.is_dir()):
-        raise FileNotFoundError(f"{videos}: no such video folder (or use --skeleton-only)")
+    if not skeleton_only and videos is None:
+        raise ValueError("prepare ntu: --pyskl gives skeletons only: give the video folder "
+                         "with --videos DIR, or use --skeleton-only")
+    if not skeleton_only and not videos.is_dir():
+        raise FileNotFoundError(f"{videos}: no such video folder (give --videos DIR, or use "
+                                "--skeleton-only)")
     from mmff.data.ntu import NTUNameError, parse_name, read_missing_list
 
     official = read_missing_list(missing) if missing else frozenset()
     failed: list = []
+    duplicates: dict = {}  # name -> [kept file, ignored files...]
     sources = {}          # name -> skeleton path or (joints, color)
+    split = None          # the pickle's own split (--pyskl)
     if pyskl is not None:
-        for name, arr in _pyskl_arrays(pyskl, max_bodies).items():
-            sources[name] = arr
+        sources, split = _pyskl_arrays(pyskl, max_bodies, duplicates)
     else:
         for f in sorted(raw.glob("*.skeleton")):
             try:
-                sources[str(parse_name(f.name))] = str(f)
+                _keep_first(sources, str(parse_name(f.name)), str(f), duplicates)
             except NTUNameError as e:
                 failed.append({"file": str(f), "error": str(e)})
     reasons = {n: "on the official missing-skeleton list" for n in sources if n in official}
     names = [n for n in sorted(sources) if n not in official]
-    vids = {} if skeleton_only else _video_names(videos)
+    dup_videos: dict = {}
+    vids = {} if skeleton_only else _video_names(videos, dup_videos)
     if not skeleton_only:
         for n in vids:
             if n not in sources and n not in official:
@@ -529,7 +558,13 @@ def prepare_ntu(raw=None, out=None, videos=None, workers: Optional[int] = None,
     opt = PrepareOptions(out=str(out), positions=positions, max_bodies=max_bodies,
                    margin_max=margin_max, store=store, jpeg_quality=jpeg_quality,
                    num_classes=len(classes))
-    jobs = []
+    prefix = "ntu120" if ntu120 else "ntu60"
+    own, own_benches, warnings = {}, [], []
+    if pyskl is not None and split:
+        from mmff.data.pyskl import pyskl_split_subsets
+        own, own_benches, warnings = pyskl_split_subsets(split, prefix, key=_pyskl_name)
+        warnings = [f"{pyskl}: {w}" for w in warnings]
+    jobs, recomputed, outside, differ = [], set(), {}, {}
     for n in names:
         f = parse_name(n)
         video = None
@@ -539,20 +574,52 @@ def prepare_ntu(raw=None, out=None, videos=None, workers: Optional[int] = None,
                 reasons[n] = "skeleton file without video"
                 continue
         src = sources[n]
+        subsets = ntu_subsets(n, ntu120)
+        if pyskl is not None:
+            for b in own_benches:
+                if b in subsets and own.get(n, {}).get(b) not in (None, subsets[b]):
+                    differ[b] = differ.get(b, 0) + 1
+                if b not in own.get(n, {}):
+                    outside[b] = outside.get(b, 0) + 1
+            subsets = {**{b: v for b, v in subsets.items() if b not in own_benches},
+                       **own.get(n, {})}
+            recomputed |= set(subsets) - set(own_benches)
         meta = {"subject": f.performer, "camera": f.camera, "setup": f.setup,
-                "replication": f.replication, "subsets": ntu_subsets(n, ntu120)}
+                "replication": f.replication, "subsets": subsets}
         jobs.append(PrepareJob(n, src if isinstance(src, str) else None,
                          str(video) if video is not None else None, f.action - 1, meta,
                          None if isinstance(src, str) else src))
-    dataset = "ntu120" if ntu120 else "ntu60"
+    if not skeleton_only and names and not jobs:
+        raise ValueError(f"{videos}: no video (NAME_rgb.avi, NAME.avi, NAME_rgb.mp4, NAME.mp4) "
+                         f"for any of the {len(names)} skeleton(s): give the video folder with "
+                         "--videos DIR, or use --skeleton-only to prepare skeletons without frames")
+    if recomputed:
+        why = "the pickle has no split" if not split else "not in the pickle's split"
+        warnings.append(f"{pyskl}: {', '.join(sorted(recomputed))}: {why}; recomputed from "
+                        "the sample names (NTU rule)")
+    for b in own_benches:
+        if outside.get(b):
+            warnings.append(f"{pyskl}: {b}: {outside[b]} sample(s) in no part of the pickle's "
+                            f"split, left out of {b}")
+        if differ.get(b):
+            warnings.append(f"{pyskl}: {b}: the pickle's split differs from the NTU rule for "
+                            f"{differ[b]} sample(s); the pickle's split is used")
+    dataset = prefix
     return prepare_samples(jobs, opt, dataset, classes, workers, progress, reasons, failed,
                            index_extra={"class_source": class_source, "layout": "ntu",
                                         "num_joints": 25, "num_person": max_bodies,
-                                        "stored": "none" if skeleton_only else store})
+                                        "stored": "none" if skeleton_only else store},
+                           duplicates=_duplicate_list(duplicates) + _duplicate_list(dup_videos),
+                           warnings=warnings)
 
 
-def _pyskl_arrays(path, max_bodies: int) -> dict:
-    """name -> (joints, color) from a PYSKL pickle (:func:`mmff.data.pyskl.
+def _pyskl_name(name) -> str:
+    """The NTU sample name of a PYSKL ``frame_dir`` (its first 20 characters)."""
+    return str(name)[:20]
+
+
+def _pyskl_arrays(path, max_bodies: int, duplicates: dict) -> tuple:
+    """``({name: (joints, color)}, split)`` from a PYSKL pickle (:func:`mmff.data.pyskl.
     load_pyskl_annotations`). 3D files carry no colour coordinates: the joints are projected
     with the Kinect v2 colour intrinsics (:func:`mmff.data.transforms.project_to_image`),
     which is only right for raw camera-space joints (PYSKL's ``ntu60_3danno.pkl`` holds them
@@ -561,15 +628,19 @@ def _pyskl_arrays(path, max_bodies: int) -> dict:
     from mmff.data.pyskl import load_pyskl_annotations
     from mmff.data.transforms import project_to_image
 
-    samples, _ = load_pyskl_annotations(path)
-    out = {}
-    for smp in samples:
+    samples, split = load_pyskl_annotations(path)
+    out, where = {}, {}
+    for i, smp in enumerate(samples):
+        name = _pyskl_name(smp.name)
+        _keep_first(where, name, f"{path}: annotation {i} ({smp.name})", duplicates)
+        if name in out:
+            continue
         kp = smp.joints                                    # (T, M, V, C)
         if kp.shape[-1] == 3:
             joints, color = kp, project_to_image(kp)
         else:
             score = smp.score if smp.score is not None else np.ones(kp.shape[:3], np.float32)
             joints, color = np.concatenate([kp, score[..., None]], -1), kp
-        out[str(smp.name)[:20]] = (_pad_bodies(joints.astype(np.float32), max_bodies),
-                                   _pad_bodies(color.astype(np.float32), max_bodies))
-    return out
+        out[name] = (pad_bodies(joints.astype(np.float32), max_bodies),
+                     pad_bodies(color.astype(np.float32), max_bodies))
+    return out, split

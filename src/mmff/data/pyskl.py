@@ -27,7 +27,8 @@ import numpy as np
 
 from mmff.data import SkeletonFormatError
 
-__all__ = ["PysklSample", "UnsafePickleError", "load_pyskl_annotations", "safe_load_pickle"]
+__all__ = ["PysklSample", "UnsafePickleError", "load_pyskl_annotations", "safe_load_pickle",
+           "pyskl_split_subsets"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -176,3 +177,40 @@ def load_pyskl_annotations(path: PathLike) -> tuple[list[PysklSample], dict[str,
                                       f"without annotation, e.g. {unknown[0]!r}")
         out_split[str(key)] = members
     return samples, out_split
+
+
+#: the part of a PYSKL split name after the benchmark: ``xsub_train`` trains, ``xsub_val`` tests
+_PARTS = {"train": "train", "val": "test", "test": "test"}
+
+
+def pyskl_split_subsets(split: dict, prefix: str, key=str) -> tuple[dict, list, list]:
+    """The pickle's own split as mmff benchmark subsets.
+
+    ``split``: PYSKL's ``{"xsub_train": [names], "xsub_val": [names], ...}``; each
+    ``<bench>_train`` / ``<bench>_val`` (or ``_test``) pair becomes the benchmark key
+    ``<prefix>_<bench>`` (``prefix`` = ``ntu60`` or ``ntu120``: ``xsub`` -> ``ntu60_xsub``,
+    ``xview``, ``xset`` likewise; a custom ``mysplit_train`` -> ``ntu60_mysplit``), plain
+    ``train`` / ``val`` / ``test`` -> ``<prefix>_pyskl``. ``key`` maps a listed name to the
+    sample name used for it. Returns ``({name: {benchmark: "train"|"test"}}, [benchmarks],
+    [warnings])``; a split name of no known form is ignored with a warning. A name listed in
+    both the training and the test part of one benchmark is an error (ValueError)."""
+    subsets: dict = {}
+    benches: list = []
+    warnings: list = []
+    for split_name, members in split.items():
+        bench, _, part = str(split_name).rpartition("_")
+        if part not in _PARTS:
+            warnings.append(f"split {split_name!r} ignored: expected NAME_train, NAME_val or "
+                            "NAME_test")
+            continue
+        bench = f"{prefix}_{bench or 'pyskl'}"
+        if bench not in benches:
+            benches.append(bench)
+        for m in members:
+            mine = subsets.setdefault(key(m), {})
+            if mine.get(bench, _PARTS[part]) != _PARTS[part]:
+                raise ValueError(f"split {split_name!r}: {m!r} is also in the "
+                                 f"{mine[bench]} part of {bench} (expected each sample in one "
+                                 "part)")
+            mine[bench] = _PARTS[part]
+    return subsets, benches, warnings

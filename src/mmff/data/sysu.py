@@ -4,7 +4,7 @@ The release stores each of its 480 sequences (40 subjects x 12 activities, Kinec
 as ``3DvideoNorm/<Subject>/video<k>/`` (k = activity 1..12) holding
 
 * ``sklWorld.mat``: variable ``SW``, 20 x 3 x T world coordinates (Kinect v1 joint order, see
-  :data:`SYSU_JOINT_NAMES`);
+  ``mmff.layouts.LAYOUTS["sysu"]``);
 * ``sklImage.mat``: variable ``S``, 20 x >=2 x T pixel coordinates of the joints in the RGB frame
   (only the first two columns, x and y, are used);
 * ``rgb/`` (and ``depth/``): one image file per frame.
@@ -36,14 +36,15 @@ from typing import Mapping, Optional, Sequence, Union
 import numpy as np
 
 from mmff.atomic import atomic_path
+from mmff.layouts import LAYOUTS
 from . import SkeletonFormatError, SkeletonSequence
 from .prepare import atomic_write_bytes
 from .transforms import project_to_image
 from .video import frame_index  # one rule for the skeleton frame and the image at p
 
 __all__ = [
-    "SYSU_CLASSES", "SYSU_OBJECTS", "SYSU_JOINT_NAMES", "SYSU_BONES", "SYSU_CENTER_JOINT",
-    "SYSU_NUM_JOINTS", "SYSU_NUM_SUBJECTS", "KINECT_V1_INTRINSICS", "PLACEHOLDER_SUBJECTS",
+    "SYSU_CLASSES", "SYSU_OBJECTS", "SYSU_NUM_JOINTS", "SYSU_NUM_SUBJECTS", "KINECT_V1_INTRINSICS",
+    "PLACEHOLDER_SUBJECTS",
     "SYSUSkeleton", "SYSUSequence", "read_mat_array", "write_mat", "read_sysu_skeleton",
     "list_sysu_sequences", "sysu_frame_paths", "read_sysu_frames_at", "read_sysu_metadata",
     "sysu_folds", "load_fold_file", "infer_fold_setting", "sysu_benchmark", "fold_subsets",
@@ -62,29 +63,9 @@ SYSU_OBJECTS = (
     "cup", "cup", "phone", "phone", "backpack", "backpack", "chair", "chair",
     "wallet", "wallet", "mop", "broom",
 )
-#: Kinect v1 (20 joints) in the release's order; index = 0-based joint id.
-SYSU_JOINT_NAMES = (
-    "HipCenter", "Spine", "ShoulderCenter", "Head",
-    "ShoulderLeft", "ElbowLeft", "WristLeft", "HandLeft",
-    "ShoulderRight", "ElbowRight", "WristRight", "HandRight",
-    "HipLeft", "KneeLeft", "AnkleLeft", "FootLeft",
-    "HipRight", "KneeRight", "AnkleRight", "FootRight",
-)
-SYSU_NUM_JOINTS = 20
+#: Kinect v1 joints per body; joint names, bones and centres: ``mmff.layouts.LAYOUTS["sysu"]``.
+SYSU_NUM_JOINTS = LAYOUTS["sysu"].num_joints
 SYSU_NUM_SUBJECTS = 40
-#: Kinect v1 bones as 0-based (joint, parent) pairs: the 19 edges of the skeleton tree rooted at
-#: HipCenter (1-based: 2-1, 3-2, 4-3, 5-3, 6-5, 7-6, 8-7, 9-3, 10-9, 11-10, 12-11, 13-1, 14-13,
-#: 15-14, 16-15, 17-1, 18-17, 19-18, 20-19).
-SYSU_BONES = (
-    (1, 0), (2, 1), (3, 2),
-    (4, 2), (5, 4), (6, 5), (7, 6),
-    (8, 2), (9, 8), (10, 9), (11, 10),
-    (12, 0), (13, 12), (14, 13), (15, 14),
-    (16, 0), (17, 16), (18, 17), (19, 18),
-)
-#: Body centre for VA-pre translation (SPEC §1.3): Spine (0-based 1), the joint between hip
-#: centre and shoulder centre, the Kinect v1 counterpart of NTU's spine-middle (also 0-based 1).
-SYSU_CENTER_JOINT = 1
 #: Nominal Kinect v1 RGB camera (640 x 480): fx, fy, cx, cy in pixels. Used by the synthetic
 #: generator to project the 3D joints (u = fx*x/z + cx, v = cy - fy*y/z).
 KINECT_V1_INTRINSICS = (525.0, 525.0, 319.5, 239.5)
@@ -778,6 +759,8 @@ def _write_synthetic_sequence(job: tuple) -> int:
     import cv2
     seq_dir, subject_rank, activity, seed, size, mat_format, frame_range = job
     seq_dir = Path(seq_dir)
+    # Unfinished until sklWorld.mat is written again (an interrupted --overwrite run resumes it).
+    (seq_dir / "sklWorld.mat").unlink(missing_ok=True)
     rng = np.random.default_rng([int(seed), subject_rank, activity])
     w, h = size
     T = int(rng.integers(frame_range[0], frame_range[1] + 1))
@@ -800,7 +783,7 @@ def _write_synthetic_sequence(job: tuple) -> int:
     bg = cv2.add(bg, rng.integers(0, 12, size=bg.shape, dtype=np.uint8))
     px_per_m = fx * k / float(np.mean(joints[:, 0, 2]))
     thick = max(1, int(round(0.035 * px_per_m)))
-    bones = np.asarray(SYSU_BONES)
+    bones = np.asarray(LAYOUTS["sysu"].bones)
     obj = SYSU_OBJECTS[activity - 1]
     (seq_dir / "rgb").mkdir(parents=True, exist_ok=True)
     for t in range(T):
@@ -813,11 +796,23 @@ def _write_synthetic_sequence(job: tuple) -> int:
         _draw_object(img, obj, p, activity - 1, px_per_m, floor_v)
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])
         atomic_write_bytes(seq_dir / "rgb" / f"{t + 1}.jpg", buf.tobytes())  # unpadded, like 1.jpg 2.jpg
+    for f in (seq_dir / "rgb").iterdir():   # frames of an earlier, longer sequence (overwrite)
+        if f.suffix == ".jpg" and f.stem.isdigit() and int(f.stem) > T:
+            f.unlink()
     # The release's matrices, SW 20 x 3 x T and S 20 x 2 x T, written last: sklWorld.mat marks
     # a finished sequence (an interrupted run redoes the unfinished ones).
     write_mat(seq_dir / "sklImage.mat", {"S": uv.transpose(1, 2, 0)}, mat_format)
     write_mat(seq_dir / "sklWorld.mat", {"SW": joints.transpose(1, 2, 0)}, mat_format)
     return T
+
+
+def _synthetic_sequence_job(job: tuple) -> tuple:
+    """Worker: ``(sequence, frames, error)``; a failed sequence is reported, the others go on."""
+    name = "/".join(Path(job[0]).parts[-2:])
+    try:
+        return name, _write_synthetic_sequence(job), None
+    except Exception as e:  # noqa: BLE001 - reported per sequence (mmff synth --strict)
+        return name, 0, f"{job[0]}: {type(e).__name__}: {e}"
 
 
 def write_synthetic_sysu(out: PathLike, samples_per_class: int = 4, seed: int = 0,
@@ -837,7 +832,9 @@ def write_synthetic_sysu(out: PathLike, samples_per_class: int = 4, seed: int = 
     release (``sysu_action_classes.txt``, ``subjectname.txt``, ``label.txt``, ``subjectid.txt``)
     are written to ``out``. Deterministic for a seed (any ``workers``). Sequences already
     complete (``sklWorld.mat`` is written last) are kept unless ``overwrite``, so an interrupted
-    run resumes. Returns a summary dict (``written``/``skipped`` sequence counts, frames written).
+    run resumes. A sequence that cannot be written is reported in ``failed`` ([{name, error}])
+    and the others are written. Returns a summary dict (``written``/``skipped`` sequence counts,
+    ``failed``, frames written).
     """
     if not 1 <= samples_per_class <= SYSU_NUM_SUBJECTS:
         raise ValueError(f"samples_per_class must be 1..{SYSU_NUM_SUBJECTS} (one sequence per subject "
@@ -860,16 +857,19 @@ def write_synthetic_sysu(out: PathLike, samples_per_class: int = 4, seed: int = 
     if workers > 1:
         import multiprocessing as mp
         with mp.get_context("forkserver" if os.name != "nt" else "spawn").Pool(workers) as pool:
-            counts = list(tqdm(pool.imap(_write_synthetic_sequence, jobs), **bar))
+            results = list(tqdm(pool.imap(_synthetic_sequence_job, jobs), **bar))
     else:
-        counts = [_write_synthetic_sequence(j) for j in tqdm(jobs, **bar)]
+        results = [_synthetic_sequence_job(j) for j in tqdm(jobs, **bar)]
+    failed = sorted(({"name": n, "error": e} for n, _, e in results if e is not None),
+                    key=lambda f: f["name"])
     meta = {"sysu_action_classes.txt": list(SYSU_CLASSES), "subjectname.txt": list(subjects),
             "label.txt": [str(k) for _ in subjects for k in range(1, len(SYSU_CLASSES) + 1)],
             "subjectid.txt": [str(r + 1) for r in range(len(subjects)) for _ in SYSU_CLASSES]}
     for fname, lines in meta.items():
         atomic_write_bytes(out / fname, ("\n".join(lines) + "\n").encode())
-    return {"root": str(out), "sequences": total, "written": len(jobs), "skipped": total - len(jobs),
-            "subjects": len(subjects), "classes": len(SYSU_CLASSES), "frames": int(sum(counts)),
+    return {"root": str(out), "sequences": total, "written": len(jobs) - len(failed),
+            "skipped": total - len(jobs), "failed": failed, "subjects": len(subjects),
+            "classes": len(SYSU_CLASSES), "frames": int(sum(r[1] for r in results)),
             "mat_format": mat_format, "size": [w, h]}
 
 

@@ -6,6 +6,9 @@ keeps it zero). Transforms are small classes named after the paper, called on a 
 ``results`` dict and chained with :class:`Compose`; :func:`build_skeleton_pipeline` builds the
 chain from a :class:`~mmff.config.DataConfig`. Randomness comes from ``results["rng"]`` (a
 ``numpy.random.Generator`` the dataset seeds per item), so workers never share a stream.
+Every step class is registered by name (:data:`STEPS`, :func:`register_step`) and built from a
+spec ``{"type": name, **kwargs}`` (:func:`build_step`); :mod:`mmff.data.pipeline` adds the
+source and image steps and chains the whole sample -> model input pipeline.
 
 Image boxes are ``(x0, y0, x1, y1)`` in pixels of the source frame, continuous coordinates
 (pixel ``k`` covers ``[k, k + 1)``); a 2D point ``u`` maps to ``(u - x0) / (x1 - x0)`` in
@@ -19,27 +22,31 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from mmff.layouts import LAYOUTS
+
 __all__ = [
     "KINECT_V2_COLOR_INTRINSICS", "NTU_REFERENCE_HEIGHT", "SHOULDER_LEFT", "SHOULDER_RIGHT",
     "body_present", "joint_valid", "project_to_image", "va_origin", "va_translate",
     "shoulder_rotation", "uniform_sample_indices", "pad_or_sample_indices", "pad_to_length",
     "augmentation_matrix", "apply_matrix", "joint_displacement", "points_bbox",
     "margin_scale", "projection_crop_box", "resized_crop_box", "stored_crop_box",
-    "crop_and_resize", "points_to_crop", "Compose", "VAPre", "UniformSample", "PadToLength",
-    "SkeletonAugment", "ToSTGCNInput", "ToRNNInput", "build_skeleton_pipeline",
+    "crop_and_resize", "points_to_crop", "pad_bodies", "Compose", "STEPS", "register_step",
+    "build_step", "PadBodies", "VAPre", "UniformSample", "PadToLength", "SkeletonAugment",
+    "ToSTGCNInput", "ToRNNInput", "skeleton_steps", "build_skeleton_pipeline",
 ]
 
 #: Kinect v2 colour camera (1920x1080), pinhole fx, fy, cx, cy in pixels. Typical calibration
 #: values of the sensor (factory intrinsics vary by a few pixels per device); cx, cy at the
 #: image centre. Used only where a dataset has no 2D colour coordinates.
 KINECT_V2_COLOR_INTRINSICS = (1081.37, 1081.37, 959.5, 539.5)
-#: Projection-crop margins (w', h' in pixels) are given for 1080-pixel-high NTU frames and
-#: scaled by ``frame height / NTU_REFERENCE_HEIGHT`` for other sources (e.g. 320x240 synth).
+#: Projection-crop margins (w', h' in pixels) are the paper's pixels on any frame by default;
+#: with ``data.crop_margin_scale: frame_height`` they are read as pixels of a 1080-pixel-high NTU
+#: frame and scaled by ``frame height / NTU_REFERENCE_HEIGHT`` (e.g. 320x240 synth frames).
 NTU_REFERENCE_HEIGHT = 1080
-#: 0-based shoulder joints, the same in NTU (Kinect v2, 25 joints) and SYSU (Kinect v1, 20).
-SHOULDER_LEFT, SHOULDER_RIGHT = 4, 8
-#: 0-based spine-middle joint (NTU "SpineMid", SYSU "Spine"): the VA-pre origin.
-SPINE_MIDDLE = 1
+#: 0-based shoulder joints and spine-middle joint (NTU "SpineMid", SYSU "Spine", the VA-pre
+#: origin), from :mod:`mmff.layouts`: the same indices in every layout (tests/test_layouts.py).
+SHOULDER_LEFT, SHOULDER_RIGHT = LAYOUTS["ntu"].shoulders
+SPINE_MIDDLE = LAYOUTS["ntu"].va_centre
 
 
 # --------------------------------------------------------------------------- masks
@@ -51,6 +58,15 @@ def joint_valid(joints: np.ndarray) -> np.ndarray:
 def body_present(joints: np.ndarray) -> np.ndarray:
     """(T, M) bool: the body has any non-zero joint in the frame."""
     return joint_valid(joints).any(axis=-1)
+
+
+def pad_bodies(a: np.ndarray, M: int) -> np.ndarray:
+    """(T, M', ...) -> (T, M, ...): keep the first ``M`` bodies (track 0 = the main actor,
+    ``select_bodies`` order) and zero-fill missing ones (an absent body is all zeros). The one
+    body-count rule of the package: prepare, the dataset, predict and the benchmark use it."""
+    if a.shape[1] >= M:
+        return a[:, :M]
+    return np.concatenate([a, np.zeros((a.shape[0], M - a.shape[1]) + a.shape[2:], a.dtype)], 1)
 
 
 # --------------------------------------------------------------------------- projection
@@ -221,17 +237,21 @@ def _clamp_box(x0, y0, x1, y1, width, height):
 
 def projection_crop_box(bbox, width: int, height: int, train: bool,
                         rng: Optional[np.random.Generator] = None,
-                        margin: Sequence[float] = (100, 300), test_margin: float = 200):
+                        margin: Sequence[float] = (100, 300), test_margin: float = 200,
+                        scale: str = "none"):
     """Projection crop (SPEC §1.4) of a ``width x height`` frame around the joints' 2D box
     ``bbox`` (w x h). Training: one of the four box corners (uniform) stays fixed and the
     window (w + w') x (h + h') extends away from it, w', h' ~ U[margin]; test: a centred
-    (w + test_margin) x (h + test_margin) window. Margins are scaled by height/1080
-    (:func:`margin_scale`); the window is clamped to the image. No box (no joints): the
-    whole frame."""
+    (w + test_margin) x (h + test_margin) window. ``scale`` (``data.crop_margin_scale``):
+    ``"none"`` takes the margins as pixels of this frame (the paper's 100-300 px), and
+    ``"frame_height"`` multiplies them by height/1080 (:func:`margin_scale`). The window is
+    clamped to the image. No box (no joints): the whole frame."""
     if bbox is None:
         return 0, 0, width, height
     bx0, by0, bx1, by1 = bbox
-    s = margin_scale(height)
+    if scale not in ("none", "frame_height"):
+        raise ValueError(f"crop margin scale: {scale!r} is not 'none' or 'frame_height'")
+    s = margin_scale(height) if scale == "frame_height" else 1.0
     if train:
         rng = rng if rng is not None else np.random.default_rng()
         mw, mh = rng.uniform(margin[0], margin[1], 2) * s
@@ -264,11 +284,12 @@ def resized_crop_box(width: int, height: int, train: bool,
 
 def stored_crop_box(bbox, width: int, height: int, margin_max: float = 300.0):
     """The region ``mmff prepare`` keeps of a frame: the joints' box grown by the largest
-    training margin on every side (scaled by height/1080), so every projection-crop window
-    (:func:`projection_crop_box`, train and test) lies inside it."""
+    training margin on every side, so every projection-crop window (:func:`projection_crop_box`,
+    train and test, either ``data.crop_margin_scale``) lies inside it: ``margin_max`` pixels, or
+    ``margin_max`` x height/1080 where that is larger (frames taller than 1080 lines)."""
     if bbox is None:
         return 0, 0, width, height
-    m = margin_max * margin_scale(height) + 2  # +2: the windows' outward rounding
+    m = margin_max * max(1.0, margin_scale(height)) + 2  # +2: the windows' outward rounding
     return _clamp_box(bbox[0] - m, bbox[1] - m, bbox[2] + m, bbox[3] + m, width, height)
 
 
@@ -301,6 +322,29 @@ def points_to_crop(points: np.ndarray, box) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- pipeline
+#: step name -> class; a pipeline is a list of specs ``{"type": name, **kwargs}``
+STEPS: dict = {}
+
+
+def register_step(cls):
+    """Class decorator: make a step buildable by its class name (:func:`build_step`)."""
+    have = STEPS.get(cls.__name__)
+    if have is not None and have.__module__ != cls.__module__:  # a reload re-registers itself
+        raise ValueError(f"pipeline step {cls.__name__!r} is already registered by "
+                         f"{have.__module__}")
+    STEPS[cls.__name__] = cls
+    return cls
+
+
+def build_step(spec: dict):
+    """``{"type": "VAPre", "rotation": False}`` -> ``VAPre(rotation=False)``."""
+    spec = dict(spec)
+    name = spec.pop("type", None)
+    if name not in STEPS:
+        raise ValueError(f"pipeline step: unknown type {name!r} (known: {', '.join(sorted(STEPS))})")
+    return STEPS[name](**spec)
+
+
 class Compose:
     """Apply transforms in order to a ``results`` dict (PYSKL-style)."""
 
@@ -321,6 +365,25 @@ def _rng(results: dict) -> np.random.Generator:
     return rng if rng is not None else np.random.default_rng()
 
 
+@register_step
+class PadBodies:
+    """Exactly ``num_person`` bodies in ``joints`` (and ``color`` when present):
+    :func:`pad_bodies`."""
+
+    def __init__(self, num_person: int = 2):
+        self.num_person = int(num_person)
+
+    def __call__(self, results: dict) -> dict:
+        for k in ("joints", "color"):
+            if k in results:
+                results[k] = pad_bodies(results[k], self.num_person)
+        return results
+
+    def __repr__(self) -> str:
+        return f"PadBodies(num_person={self.num_person})"
+
+
+@register_step
 class VAPre:
     """VA-pre translation (+ optional shoulder rotation) of ``results["joints"]``."""
 
@@ -335,6 +398,7 @@ class VAPre:
         return f"VAPre(rotation={self.rotation})"
 
 
+@register_step
 class SkeletonAugment:
     """Random rotation Ry(b) Rx(a) and scale diag(sx, sy, 1) (training only)."""
 
@@ -350,6 +414,7 @@ class SkeletonAugment:
         return f"SkeletonAugment(max_deg={self.max_deg}, scale_max={self.scale_max})"
 
 
+@register_step
 class UniformSample:
     """T frames uniformly over the sequence (random within segments when ``train``)."""
 
@@ -366,6 +431,7 @@ class UniformSample:
         return f"UniformSample(T={self.T}, train={self.train})"
 
 
+@register_step
 class PadToLength:
     """Pad (zero/repeat) or uniformly sample down to ``clip_len`` frames."""
 
@@ -380,6 +446,7 @@ class PadToLength:
         return f"PadToLength(clip_len={self.clip_len}, mode={self.mode!r})"
 
 
+@register_step
 class ToSTGCNInput:
     """(T, M, V, 3) -> ``results["skeleton"]`` (3, T, V, M) float32."""
 
@@ -392,6 +459,7 @@ class ToSTGCNInput:
         return "ToSTGCNInput()"
 
 
+@register_step
 class ToRNNInput:
     """(T, M, V, 3) -> ``results["skeleton"]`` (T, M*V*3) float32 (2x25x3 = 150 on NTU)."""
 
@@ -404,15 +472,23 @@ class ToRNNInput:
         return "ToRNNInput()"
 
 
-def build_skeleton_pipeline(data_cfg, backbone: str, train: bool) -> Compose:
-    """The skeleton chain of SPEC §1.3-1.4 from a ``DataConfig``: VA-pre, augmentation
-    (training, ``skeleton_augment``), then pad to ``clip_len`` (ST-GCN) or uniform sampling
-    to ``rnn_steps`` (RNN backbones), then the model layout."""
-    t: list = [VAPre(rotation=data_cfg.va_rotation)]
+def skeleton_steps(data_cfg, backbone: str, train: bool) -> list:
+    """The specs of the skeleton chain of SPEC §1.3-1.4 for a ``DataConfig``: VA-pre,
+    augmentation (training, ``skeleton_augment``), then pad to ``clip_len`` (ST-GCN) or uniform
+    sampling to ``rnn_steps`` (RNN backbones), then the model layout."""
+    t: list = [{"type": "VAPre", "rotation": bool(data_cfg.va_rotation)}]
     if train and data_cfg.skeleton_augment:
-        t.append(SkeletonAugment(data_cfg.rotation_deg, data_cfg.scale_max))
+        t.append({"type": "SkeletonAugment", "max_deg": data_cfg.rotation_deg,
+                  "scale_max": data_cfg.scale_max})
     if backbone == "stgcn":
-        t += [PadToLength(data_cfg.clip_len, data_cfg.pad_mode), ToSTGCNInput()]
+        t += [{"type": "PadToLength", "clip_len": data_cfg.clip_len, "mode": data_cfg.pad_mode},
+              {"type": "ToSTGCNInput"}]
     else:
-        t += [UniformSample(data_cfg.rnn_steps, train=train), ToRNNInput()]
-    return Compose(t)
+        t += [{"type": "UniformSample", "T": data_cfg.rnn_steps, "train": bool(train)},
+              {"type": "ToRNNInput"}]
+    return t
+
+
+def build_skeleton_pipeline(data_cfg, backbone: str, train: bool) -> Compose:
+    """:func:`skeleton_steps` built into a :class:`Compose`."""
+    return Compose([build_step(s) for s in skeleton_steps(data_cfg, backbone, train)])

@@ -24,7 +24,7 @@ from mmff.config import Config, ConfigError, config_from_dict, config_to_dict
 
 __all__ = [
     "FORMAT", "CheckpointError", "save_checkpoint", "read_checkpoint", "load_checkpoint",
-    "load_stream_weights", "atomic_torch_save", "safe_torch_load", "STREAMS",
+    "load_stream_weights", "load_decision_heads", "atomic_torch_save", "safe_torch_load", "STREAMS",
 ]
 
 FORMAT = "mmff/1"
@@ -43,6 +43,15 @@ def atomic_torch_save(obj: Any, path: str | Path) -> Path:
     return Path(path)
 
 
+def refused(path: str | Path, e: pickle.UnpicklingError) -> CheckpointError:
+    """The one-line error for a file ``torch.load(weights_only=True)`` refused to unpickle."""
+    # torch's message spans many lines; keep the one that names the refused global.
+    first = str(e).strip().splitlines()
+    why = next((ln for ln in first if "GLOBAL" in ln or "Unsupported" in ln), first[0] if first else "")
+    return CheckpointError(f"{path}: refused to load (not plain tensors/containers; weights_only=True): "
+                           f"{why.strip()}")
+
+
 def safe_torch_load(path: str | Path, map_location: Any = "cpu") -> Any:
     """``torch.load(path, weights_only=True)`` with one-line errors naming the file."""
     path = Path(path)
@@ -51,12 +60,7 @@ def safe_torch_load(path: str | Path, map_location: Any = "cpu") -> Any:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        # torch's message spans many lines; keep the first (it names the refused global).
-        first = str(e).strip().splitlines()
-        why = next((ln for ln in first if "GLOBAL" in ln or "Unsupported" in ln), first[0] if first else "")
-        raise CheckpointError(
-            f"{path}: refused to load (not plain tensors/containers; weights_only=True): {why.strip()}"
-        ) from None
+        raise refused(path, e) from None
     except (RuntimeError, EOFError, OSError, ValueError, AttributeError, struct.error) as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(f"{path}: not a readable torch checkpoint ({msg})") from None
@@ -95,7 +99,8 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu",
     """Rebuild the model saved by :func:`save_checkpoint`.
 
     Returns ``(model, cfg, classes, extra)``; the model is in eval mode. ``model_factory``
-    defaults to :func:`mmff.models.create_model`.
+    defaults to :func:`mmff.models.create_model` without pretrained weights (the checkpoint
+    holds every weight: nothing is read or downloaded for ``model.rgb.pretrained``).
     """
     obj = read_checkpoint(path, map_location)
     try:
@@ -103,7 +108,10 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu",
     except ConfigError as e:
         raise CheckpointError(f"{path}: stored config is invalid: {e}") from None
     if model_factory is None:
-        from mmff.models import create_model as model_factory  # noqa: N813 (lazy: heavy import)
+        from mmff.models import create_model  # lazy: heavy import
+
+        def model_factory(c):
+            return create_model(c, pretrained=False)
     model = model_factory(cfg)
     try:
         model.load_state_dict(obj["state_dict"])
@@ -149,3 +157,30 @@ def load_stream_weights(model: nn.Module, source: str | Path | dict, streams: It
         model.load_state_dict({k: part[k] for k in set(part) & set(want)}, strict=False)
         copied.append(stream)
     return copied
+
+
+def load_decision_heads(model: nn.Module, skeleton_source: str | Path | dict,
+                        rgb_source: str | Path | dict) -> None:
+    """Decision fusion (``model.fusion.type: decision``): the stage-1 classifiers are kept. Copies
+    ``head.*`` of the SkeletonOnly checkpoint into ``fusion.skeleton_head.*`` and ``head.*`` of
+    the RGBOnly one into ``fusion.rgb_head.*`` (shapes checked), so the fused score sums exactly
+    the stage-1 networks' softmax scores."""
+    target = model.state_dict()
+    for source, dest, kind in ((skeleton_source, "fusion.skeleton_head.", "skeleton_only"),
+                               (rgb_source, "fusion.rgb_head.", "rgb_only")):
+        src = read_checkpoint(source) if not isinstance(source, dict) else source
+        name = str(source) if not isinstance(source, dict) else "checkpoint"
+        got = src["config"].get("model", {}).get("kind")
+        if got != kind:
+            raise CheckpointError(f"{name}: expected a stage-1 {kind} checkpoint, got model.kind {got!r}")
+        head = {k[len("head."):]: v for k, v in src["state_dict"].items() if k.startswith("head.")}
+        want = {k[len(dest):] for k in target if k.startswith(dest)}
+        if not want:
+            raise CheckpointError(f"model has no {dest}* weights: is model.fusion.type 'decision'?")
+        if set(head) != want:
+            raise CheckpointError(f"{name}: classifier keys {sorted(head)} do not match {dest}* {sorted(want)}")
+        for k, v in head.items():
+            if tuple(v.shape) != tuple(target[dest + k].shape):
+                raise CheckpointError(f"{name}: head.{k} has shape {tuple(v.shape)}, "
+                                      f"{dest}{k} expects {tuple(target[dest + k].shape)}")
+        model.load_state_dict({dest + k: v for k, v in head.items()}, strict=False)

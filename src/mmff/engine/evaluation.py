@@ -19,7 +19,8 @@ from torch import nn
 from mmff.config import Config
 from mmff.engine.checkpoint import CheckpointError, load_checkpoint, safe_torch_load
 from mmff.engine.lightning import (DatasetFactory, EpochSeededDataset, MMFFModule, ShardSampler,
-                                   _default_dataset_factory, build_loader, strip_module_prefix)
+                                   _default_dataset_factory, build_loader, configure_threads, split_info,
+                                   strip_module_prefix)
 from mmff.engine.stages import final_model_path, write_json
 
 __all__ = ["compute_metrics", "predict", "evaluate", "load_for_eval", "mean_std", "summarize_folds"]
@@ -74,7 +75,10 @@ def load_for_eval(checkpoint: str | Path, cfg: Optional[Config] = None, model_fa
         if cfg is None:
             raise CheckpointError(f"{p}: a Lightning checkpoint carries no mmff config; pass --config")
         if model_factory is None:
-            from mmff.models import create_model as model_factory  # noqa: N813
+            from mmff.models import create_model
+
+            def model_factory(c):
+                return create_model(c, pretrained=False)  # weights: the checkpoint's
         model = model_factory(cfg)
         try:
             model.load_state_dict(strip_module_prefix(raw["state_dict"]))
@@ -89,6 +93,7 @@ def predict(model: nn.Module, cfg: Config, dataset, progress: bool = True,
     """Logits and labels over ``dataset`` in index order (Lightning predict loop)."""
     from mmff.engine.stages import _quiet_lightning
     _quiet_lightning()
+    configure_threads(cfg)
     module = MMFFModule(model, cfg, stage=3, num_classes=cfg.model.num_classes)
     ds = EpochSeededDataset(dataset, int(cfg.train.seed))
     loader = build_loader(ds, cfg, ShardSampler(len(ds)))
@@ -105,7 +110,10 @@ def evaluate(checkpoint: str | Path, cfg: Optional[Config] = None, split: str = 
              out: Optional[str | Path] = None, progress: bool = True,
              dataset_factory: Optional[DatasetFactory] = None, model_factory=None,
              accelerator: Optional[str] = None, title: Optional[str] = None) -> dict:
-    """Evaluate a checkpoint on ``split``; with ``out`` write results.json + the two PNGs."""
+    """Evaluate a checkpoint on ``split`` ("test", "val": the validation split held out of the
+    training samples by ``data.val``, "train": the training samples minus "val", or "all");
+    with ``out`` write results.json + the two PNGs. ``results.json`` names the split it read
+    (``split_description``)."""
     model, cfg, classes = load_for_eval(checkpoint, cfg, model_factory)
     dataset = (dataset_factory or _default_dataset_factory)(cfg, split, False)
     ds_classes = list(getattr(dataset, "classes", None) or [])
@@ -116,7 +124,8 @@ def evaluate(checkpoint: str | Path, cfg: Optional[Config] = None, split: str = 
     logits, labels = predict(model, cfg, dataset, progress, accelerator)
     res = compute_metrics(logits, labels, classes)
     res.update(checkpoint=str(checkpoint), split=split, dataset=cfg.data.dataset, benchmark=cfg.data.split,
-               fold=cfg.data.fold, model_kind=cfg.model.kind)
+               fold=cfg.data.fold, model_kind=cfg.model.kind,
+               split_description=split_info(dataset, split)[0])
     if out is not None:
         out = Path(out)
         write_json(out / "results.json", res)

@@ -18,19 +18,23 @@ Exact mid-epoch resume (same weights as an uninterrupted run, on CPU):
 * :class:`ResumableDataLoader` implements ``state_dict``/``load_state_dict`` so Lightning
   stores ``(epoch, batches done)`` in its checkpoint and hands it back on resume.
 * :class:`MMFFModule` stores the global RNG states (dropout etc.) in every checkpoint and
-  restores them on resume.
+  restores them on resume, and refuses to train an epoch on another epoch's sample order.
+* :class:`StepCheckpoint` writes ``last.ckpt`` every N steps; a step that ends an epoch is
+  written after that epoch's validation, so a resume never skips a validation.
 """
 from __future__ import annotations
 
 import os
 import random
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.callbacks import Checkpoint
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 from torchmetrics.classification import MulticlassAccuracy
@@ -40,7 +44,7 @@ from mmff.config import Config
 __all__ = [
     "MMFFModule", "MMFFDataModule", "ResumableSampler", "ShardSampler", "EpochSeededDataset",
     "ResumableDataLoader", "sample_seed", "freeze_streams", "collect_rng_states", "set_rng_states",
-    "build_loader",
+    "build_loader", "StepCheckpoint", "has_validation", "split_info", "configure_threads",
 ]
 
 DatasetFactory = Callable[[Config, str, bool], Dataset]
@@ -155,6 +159,7 @@ class ResumableSampler(Sampler):
         self.epoch = 0
         self.skip = 0
         self.per_rank = -(-n // num_replicas)
+        self.iter_epoch: Optional[int] = None  # the epoch of the order handed out last
 
     def set_epoch(self, epoch: int) -> None:
         if epoch != self.epoch:
@@ -175,7 +180,7 @@ class ResumableSampler(Sampler):
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         skip, self.skip = self.skip, 0  # one-shot
-        epoch = self.epoch
+        epoch = self.iter_epoch = self.epoch
         return ((epoch, i) for i in self.order()[skip:])
 
     def __len__(self) -> int:
@@ -183,19 +188,30 @@ class ResumableSampler(Sampler):
 
 
 class ResumableDataLoader(DataLoader):
-    """A DataLoader Lightning treats as stateful: it saves ``(epoch, batches done)``.
+    """A DataLoader Lightning treats as stateful: it saves the position training resumes at.
 
-    ``progress`` returns how many batches of the current epoch have been trained on (the
-    trainer's progress counter, not the loader's fetch count, which runs ahead because
-    Lightning prefetches).
+    ``progress`` returns ``(batches done, epoch finished)``: how many batches of the current
+    epoch have been trained on (the trainer's progress counter, not the loader's fetch count,
+    which runs ahead because Lightning prefetches) and whether that was the epoch's last one.
+
+    A checkpoint written after the last batch of an epoch (``every_n_train_steps`` landing
+    on an epoch's end) resumes at the *next* epoch: Lightning moves its epoch counter on
+    (``FitLoop.reset``) but builds the first iterator of the resumed run in ``setup_data``,
+    before it calls ``set_epoch`` - and with ``num_workers > 0`` that iterator draws its
+    indices at once. So the saved state must already name that next epoch with nothing
+    to skip; ``(epoch, all batches done)`` would hand the workers an empty rest of the old
+    epoch as the whole next epoch.
     """
 
-    def __init__(self, *args, progress: Callable[[], int], **kwargs) -> None:
+    def __init__(self, *args, progress: Callable[[], tuple[int, bool]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._progress = progress
 
     def state_dict(self) -> dict:
-        return {"epoch": int(self.sampler.epoch), "batches_done": int(self._progress())}
+        done, epoch_finished = self._progress()
+        if epoch_finished:
+            return {"epoch": int(self.sampler.epoch) + 1, "batches_done": 0}
+        return {"epoch": int(self.sampler.epoch), "batches_done": int(done)}
 
     def load_state_dict(self, state: dict) -> None:
         self.sampler.set_epoch(int(state["epoch"]))
@@ -204,14 +220,18 @@ class ResumableDataLoader(DataLoader):
 
 def build_loader(dataset: Dataset, cfg: Config, sampler: Sampler, loader_cls=DataLoader,
                  batch_size: Optional[int] = None, **kwargs) -> DataLoader:
-    """DataLoader with the config's workers; pinned memory only when CUDA is used."""
+    """DataLoader with the config's workers (``data.num_workers``, ``data.persistent_workers``,
+    ``train.prefetch_factor``) and ``data.pin_memory`` (null: pinned only when CUDA is used)."""
     workers = int(cfg.data.num_workers)
-    use_cuda = torch.cuda.is_available() and cfg.train.accelerator in ("auto", "gpu", "cuda")
+    pin = cfg.data.pin_memory
+    if pin is None:
+        pin = torch.cuda.is_available() and cfg.train.accelerator in ("auto", "gpu", "cuda")
     extra: dict[str, Any] = {}
     if workers > 0:
-        extra.update(persistent_workers=True, prefetch_factor=int(cfg.train.prefetch_factor))
+        extra.update(persistent_workers=bool(cfg.data.persistent_workers),
+                     prefetch_factor=int(cfg.train.prefetch_factor))
     return loader_cls(dataset, batch_size=batch_size or cfg.data.batch_size, sampler=sampler,
-                      num_workers=workers, pin_memory=use_cuda,
+                      num_workers=workers, pin_memory=bool(pin),
                       # a private generator: the loader's base-seed draw must not consume the
                       # global RNG (it would shift dropout after a resume)
                       generator=torch.Generator().manual_seed(int(cfg.train.seed)), **extra, **kwargs)
@@ -222,12 +242,46 @@ def _default_dataset_factory(cfg: Config, subset: str, train: bool) -> Dataset:
     return build_dataset(cfg, subset, train)
 
 
+def has_validation(cfg: Config) -> bool:
+    """True when training evaluates a validation split (``data.val`` not ``none`` and
+    ``train.val_every_n_epochs`` > 0). The test split is never evaluated during training."""
+    return cfg.data.val != "none" and int(cfg.train.val_every_n_epochs) > 0
+
+
+def split_info(dataset: Optional[Dataset], subset: str) -> tuple[Optional[str], list]:
+    """``(description, sample names)`` of a dataset split, for ``metrics.json``: the dataset's
+    ``split_description`` (e.g. ``"ntu60_xsub/val (subjects 9, 28; ...)"``) and its entries'
+    names (item indices for datasets without entries)."""
+    if dataset is None:
+        return None, []
+    entries = getattr(dataset, "entries", None)
+    names = ([e["name"] for e in entries] if entries is not None
+             else [str(i) for i in range(len(dataset))])  # type: ignore[arg-type]
+    return getattr(dataset, "split_description", subset), names
+
+
+def configure_threads(cfg: Config) -> None:
+    """Fix torch's intra-op thread count (``train.num_threads``; 0 keeps torch's default).
+
+    CPU kernels split their reductions by thread, so the last float digits, and after many
+    steps the trained weights, depend on it: a fixed count makes a run repeat bit for bit on
+    any machine of the same kind, whatever its core count."""
+    n = int(cfg.train.num_threads)
+    if n > 0 and torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+
+
 class MMFFDataModule(L.LightningDataModule):
-    """Train / validation loaders over ``build_dataset(cfg, subset, train)``."""
+    """Train / validation loaders over ``build_dataset(cfg, subset, train)``.
+
+    The validation loader reads ``val_subset`` ("val": held out of the training samples by
+    ``data.val``, never the test split), and only when :func:`has_validation`."""
 
     def __init__(self, cfg: Config, dataset_factory: Optional[DatasetFactory] = None,
-                 train_subset: str = "train", val_subset: str = "test") -> None:
+                 train_subset: str = "train", val_subset: str = "val") -> None:
         super().__init__()
+        if val_subset == "test":
+            raise ValueError("MMFFDataModule: training never validates on the test split")
         self.cfg = cfg
         self.dataset_factory = dataset_factory or _default_dataset_factory
         self.train_subset, self.val_subset = train_subset, val_subset
@@ -239,10 +293,17 @@ class MMFFDataModule(L.LightningDataModule):
         self.setup("fit")
         return list(getattr(self.train_set, "classes", None) or [])
 
+    @property
+    def val_info(self) -> tuple[Optional[str], list]:
+        """``(description, names)`` of the validation split (``(None, [])`` without one)."""
+        self.setup("fit")
+        return split_info(self.val_set, self.val_subset)
+
     def setup(self, stage: str = "fit") -> None:
         if self.train_set is None:
             self.train_set = self.dataset_factory(self.cfg, self.train_subset, True)
-            self.val_set = self.dataset_factory(self.cfg, self.val_subset, False)
+            if has_validation(self.cfg):
+                self.val_set = self.dataset_factory(self.cfg, self.val_subset, False)
 
     def _world(self) -> tuple[int, int]:
         t = self.trainer
@@ -253,16 +314,57 @@ class MMFFDataModule(L.LightningDataModule):
         seed = int(self.cfg.train.seed)
         ds = EpochSeededDataset(self.train_set, seed)
         sampler = ResumableSampler(len(ds), seed, shuffle=True, num_replicas=world, rank=rank)
+        if self.trainer is not None:
+            # the epoch Lightning trains next (what it passes to ``set_epoch``), already now:
+            # after a restore the first iterator is built before ``set_epoch`` is called
+            sampler.set_epoch(int(self.trainer.fit_loop.epoch_progress.current.processed))
 
-        def progress() -> int:
-            return self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        def progress() -> tuple[int, bool]:
+            bp = self.trainer.fit_loop.epoch_loop.batch_progress
+            return int(bp.current.processed), bool(bp.is_last_batch)
 
         return build_loader(ds, self.cfg, sampler, ResumableDataLoader, progress=progress)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self):
+        if self.val_set is None:
+            return []
         world, rank = self._world()
         ds = EpochSeededDataset(self.val_set, int(self.cfg.train.seed))
         return build_loader(ds, self.cfg, ShardSampler(len(ds), world, rank))
+
+
+# --------------------------------------------------------------------------- checkpoint
+class StepCheckpoint(Checkpoint):
+    """Lightning's ``last.ckpt`` every ``every_n_steps`` optimiser steps (mid-epoch resume).
+
+    A step that ends an epoch is written once the epoch is over - after its validation,
+    the early-stopping check and the epoch's learning-rate step (``on_train_epoch_end``,
+    run after those as a :class:`~lightning.pytorch.callbacks.Checkpoint`) - not at
+    ``on_train_batch_end``: Lightning resumes a checkpoint of an epoch's last batch at the
+    next epoch and never runs the validation still due, so the resumed run would log one
+    validation fewer and stop early at another epoch than an uninterrupted one.
+    """
+
+    def __init__(self, path: str | Path, every_n_steps: int) -> None:
+        self.path = Path(path)
+        self.every = max(1, int(every_n_steps))
+        self._saved_step = -1
+
+    def _due(self, trainer: L.Trainer) -> bool:
+        step = trainer.global_step
+        return step > 0 and step % self.every == 0 and step != self._saved_step
+
+    def _save(self, trainer: L.Trainer) -> None:
+        trainer.save_checkpoint(self.path, weights_only=False)  # every rank calls it; rank 0 writes
+        self._saved_step = trainer.global_step
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        if self._due(trainer) and not trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+            self._save(trainer)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._due(trainer):
+            self._save(trainer)
 
 
 # --------------------------------------------------------------------------- module
@@ -302,6 +404,15 @@ class MMFFModule(L.LightningModule):
 
     def forward(self, batch: dict) -> torch.Tensor:
         return self.model(batch)
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # the order being trained must be the one of the epoch Lightning counts (a resumed run
+        # that reused an iterator drawn for another epoch would train other samples, silently)
+        sampler = getattr(self.trainer.train_dataloader, "sampler", None)
+        it = getattr(sampler, "iter_epoch", None)
+        if it is not None and it != self.current_epoch:
+            raise RuntimeError(f"training epoch {self.current_epoch} draws the sample order of epoch {it} "
+                               "(the loader's iterator was built before its epoch was set)")
 
     def _batch_size(self, batch: dict) -> int:
         return int(batch["label"].shape[0])

@@ -1,10 +1,12 @@
 """Use a trained model on raw files: a Kinect ``.skeleton`` + its ``_rgb.avi`` -> top-k actions.
 
-The model input is built exactly as the test-time dataset builds it
-(:func:`mmff.data.datasets.build_item`, :func:`~mmff.data.datasets.crop_window`): the skeleton
-pipeline of the checkpoint's config (VA-pre, pad/sample), the frame(s) at p decoded without
-decoding the whole video (:func:`mmff.data.video.decode_frames_at` stops at the last requested
-frame), the centred projection crop (+``data.test_margin``), resize, Eq. 13 displacement.
+The model input is built by the test-time sample pipeline of the checkpoint's config
+(:func:`mmff.data.pipeline.build_pipeline`, source ``"video"``): the steps the dataset runs on
+a prepared folder, with the raw files as source: select and pad bodies, the 2D joints at p,
+the frame(s) at p decoded without decoding the whole video
+(:func:`mmff.data.video.decode_frames_at` stops at the last requested frame), Eq. 13
+displacement, VA-pre and pad/sample, the centred projection crop (+``data.test_margin``),
+resize, normalise. ``mmff bench``'s end-to-end timing runs this same loader.
 
 :class:`Predictor` holds the model; :meth:`Predictor.load` turns one pair of files into an item
 (+ what the heat-map figure needs), :meth:`Predictor.predict` runs a batch. Folder mode
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,29 +25,19 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
+
 from mmff.atomic import atomic_write_text
+from mmff.data.ntu import NTUNameError, parse_name, sample_stem
 
 __all__ = ["PredictError", "Predictor", "SampleLoader", "RawSample", "sample_stem", "check_pair", "find_pairs",
            "topk_result", "predict_folder", "write_csv", "write_heatmap", "VIDEO_SUFFIXES"]
 
 #: video files looked up beside a skeleton NAME, in this order
 VIDEO_SUFFIXES = ("_rgb.avi", ".avi", "_rgb.mp4", ".mp4")
-_NTU_RE = re.compile(r"S\d{3}C\d{3}P\d{3}R\d{3}A\d{3}")
 
 
 class PredictError(ValueError):
     """Bad or mismatched raw input for ``mmff predict``; the message names the file(s)."""
-
-
-def sample_stem(path) -> str:
-    """The sample name of a skeleton or video file: the NTU ``SsssCcccPpppRrrrAaaa`` when the
-    file name holds one, else the name without its suffix and a trailing ``_rgb``."""
-    name = Path(path).name
-    m = _NTU_RE.match(name)
-    if m:
-        return m.group(0)
-    stem = name.split(".")[0]
-    return stem[:-4] if stem.endswith("_rgb") else stem
 
 
 def check_pair(skeleton, video) -> str:
@@ -73,23 +64,20 @@ class RawSample:
 
 
 class SampleLoader:
-    """Raw pair -> model input for a config (test-time transforms); no model, so DataLoader
-    workers get only this small object."""
+    """Raw pair -> model input for a config: the test-time sample pipeline
+    (:func:`mmff.data.pipeline.build_pipeline`, source ``"video"``); no model, so DataLoader
+    workers get only this small object. ``decode_threads``: FFmpeg threads per decode."""
 
-    def __init__(self, cfg):
-        from mmff.data.transforms import build_skeleton_pipeline
+    def __init__(self, cfg, decode_threads: int = 1):
+        from mmff.data.pipeline import build_pipeline
 
         self.cfg = cfg
         self.needs_video = cfg.model.kind != "skeleton_only"
-        self.pipeline = build_skeleton_pipeline(cfg.data, cfg.model.skeleton.backbone, train=False)
+        self.pipeline = build_pipeline(cfg, "video", train=False, rgb=self.needs_video,
+                                       decode_threads=decode_threads)
 
     def load(self, skeleton, video=None) -> RawSample:
-        """Read one pair and build the model input (test-time transforms of the config)."""
-        from mmff.data.datasets import build_item, crop_window, image_to_chw, normalisation
-        from mmff.data.prepare import read_ntu_arrays
-        from mmff.data.transforms import crop_and_resize, points_to_crop
-        from mmff.data.video import decode_frames_at, frame_index
-
+        """Read one pair and build the model input (test-time pipeline of the config)."""
         t0 = time.perf_counter()
         skeleton = Path(skeleton)
         if not skeleton.is_file():
@@ -99,27 +87,12 @@ class SampleLoader:
                                "(--video); only skeleton-only checkpoints run without one")
         # a video given to a skeleton-only model is not read, but must still be the same sample
         name = check_pair(skeleton, video) if video is not None else sample_stem(skeleton)
-        d = self.cfg.data
-        joints, color = read_ntu_arrays(skeleton, int(d.num_person))
-        out = RawSample(name, {})
-        image_fn = None
+        res = self.pipeline({"skeleton_path": skeleton, "video_path": video})
+        out = RawSample(name, res["inputs"])
         if self.needs_video:
-            vf = decode_frames_at(video, d.positions)
-            color_p = color[frame_index(d.positions, joints.shape[0])]       # (K, M, V, 2)
-            scale, bias = normalisation(d)
-            crops = []
-
-            def image_fn(k):
-                box = crop_window(color_p[k], vf.width, vf.height, d, train=False)
-                crop = crop_and_resize(vf.frames[k], box, d.image_size)
-                crops.append(crop)
-                out.boxes.append([int(v) for v in box])
-                return image_to_chw(crop, scale, bias), points_to_crop(color_p[k], box)
-
-            out.frame_indices = list(vf.indices)
-        out.item = build_item(joints, d.positions, self.pipeline, None, image_fn)
-        if self.needs_video:
-            out.crops = np.stack(crops)
+            out.crops = res["crops"]
+            out.boxes = [[int(v) for v in b] for b in res["crop_boxes"]]
+            out.frame_indices = res["frame_indices"]
         out.seconds = time.perf_counter() - t0
         return out
 
@@ -273,10 +246,10 @@ def _worker_init(_):
 
 
 def _true_label(name: str, num_classes: int) -> Optional[int]:
-    m = _NTU_RE.match(name)
-    if not m:
+    try:
+        a = parse_name(name).label
+    except NTUNameError:
         return None
-    a = int(name[17:20]) - 1
     return a if 0 <= a < num_classes else None
 
 

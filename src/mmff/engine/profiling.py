@@ -16,7 +16,6 @@ formula is used (see :func:`profile_model`).
 """
 from __future__ import annotations
 
-import copy
 from typing import Optional
 
 import torch
@@ -133,11 +132,8 @@ def profile_model(model: nn.Module, batch: dict, stub_rnn: Optional[bool] = None
 def profile_config(cfg: Config, device: str = "meta") -> dict:
     """Build ``cfg``'s model on ``device`` (``meta``: no memory, no weights) and profile it at
     the config's input sizes (clip_len / rnn_steps, image_size, K frames, M bodies, V joints)."""
-    if cfg.model.rgb.pretrained and device == "meta":
-        cfg = copy.deepcopy(cfg)
-        cfg.model.rgb.pretrained = None  # counting needs no weights
     with torch.device(device):
-        model = create_model(cfg).eval()
+        model = create_model(cfg, pretrained=False).eval()  # counting needs no weights
     return profile_model(model, dummy_batch(cfg, 1, device))
 
 

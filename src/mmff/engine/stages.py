@@ -8,7 +8,9 @@
 Each stage folder holds Lightning's ``last.ckpt`` (written every
 ``train.checkpoint_every_n_steps`` steps and at the end), the exported ``model.pt``
 (:func:`~mmff.engine.checkpoint.save_checkpoint`), ``metrics.json`` (written last: its
-presence marks the stage finished), CSV + TensorBoard logs under ``logs/`` and
+presence marks the stage finished; ``val_split`` / ``val_samples`` name the validation split
+its ``val_*`` numbers come from: held out of the training samples by ``data.val``, never the
+test split), CSV + TensorBoard logs under ``logs/`` and
 ``loss.png``. ``OUT/summary.json`` lists the stages and the final model.
 
 A ``skeleton_only`` or ``rgb_only`` config has a single stage (stage 1 of its stream).
@@ -18,6 +20,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import pickle
 import shutil
 import time
 from pathlib import Path
@@ -29,8 +32,9 @@ from torch import nn
 
 from mmff.atomic import atomic_write_text
 from mmff.config import Config, config_to_dict
-from mmff.engine.checkpoint import load_stream_weights, read_checkpoint, save_checkpoint
-from mmff.engine.lightning import DatasetFactory, MMFFDataModule, MMFFModule
+from mmff.engine.checkpoint import load_stream_weights, read_checkpoint, refused, save_checkpoint
+from mmff.engine.lightning import (DatasetFactory, MMFFDataModule, MMFFModule, StepCheckpoint,
+                                   configure_threads, has_validation)
 
 __all__ = ["run_stages", "stage_plan", "stage_config", "write_json", "read_json", "final_model_path",
            "build_trainer", "stage1_key", "StageError"]
@@ -89,7 +93,8 @@ def stage_plan(cfg: Config, stages: Iterable[int] = (1, 2, 3)) -> list[tuple[int
         plan += [(1, "skeleton", "stage1/skeleton"), (1, "rgb", "stage1/rgb")]
     if 2 in stages:
         plan.append((2, "mmff", "stage2"))
-    if 3 in stages:
+    if 3 in stages and cfg.model.fusion.type != "decision":
+        # the paper's decision fusion trains nothing: no stage 3 (mmff.engine.decision)
         plan.append((3, "mmff", "stage3"))
     return plan
 
@@ -142,22 +147,26 @@ def build_trainer(cfg: Config, out: Path, max_epochs: int, devices: int | str = 
                   callbacks: Sequence[L.Callback] = (), progress: bool = True,
                   accelerator: Optional[str] = None) -> L.Trainer:
     """A Lightning Trainer writing ``last.ckpt`` + CSV/TensorBoard logs into ``out``."""
-    from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+    from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+    from mmff.engine.syncbn import CPUSyncBatchNormPlugin, uses_cpu
 
     _quiet_lightning()
     t = cfg.train
     n_dev = devices if isinstance(devices, int) else 1
+    on_cpu = uses_cpu(accelerator or t.accelerator)
     strategy = t.strategy
     if strategy == "auto" and (n_dev > 1 or num_nodes > 1):
         strategy = "ddp"
     cbs: list[L.Callback] = [
         # every N steps, so an interrupted epoch can be resumed mid-way
-        ModelCheckpoint(dirpath=out, filename="last", save_last=False, save_top_k=-1,
-                        every_n_train_steps=max(1, t.checkpoint_every_n_steps), enable_version_counter=False),
+        # (a step that ends an epoch is written after the epoch's validation: StepCheckpoint)
+        StepCheckpoint(out / "last.ckpt", t.checkpoint_every_n_steps),
         LearningRateMonitor(logging_interval="epoch"),
     ]
-    if t.early_stop_patience:
+    validate = has_validation(cfg)
+    if t.early_stop_patience and validate:
+        # the validation split only (held out of the training samples; never the test split)
         cbs.append(EarlyStopping(monitor="val/top1", mode="max", patience=t.early_stop_patience))
     cbs += list(callbacks)
     # one log version per (re)start: a resumed run must not overwrite the logs of the first try
@@ -168,9 +177,12 @@ def build_trainer(cfg: Config, out: Path, max_epochs: int, devices: int | str = 
     return L.Trainer(
         accelerator=accelerator or t.accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
         precision=t.precision, max_epochs=max_epochs, gradient_clip_val=t.gradient_clip,
+        # train.sync_batchnorm: global-batch BN statistics under DDP (GPU and CPU/gloo)
+        sync_batchnorm=t.sync_batchnorm and not on_cpu,
+        plugins=[CPUSyncBatchNormPlugin()] if t.sync_batchnorm and on_cpu else None,
         deterministic=t.deterministic, limit_train_batches=t.limit_train_batches,
         log_every_n_steps=t.log_every_n_steps, num_sanity_val_steps=0, use_distributed_sampler=False,
-        check_val_every_n_epoch=max(1, t.val_every_n_epochs), limit_val_batches=1.0 if t.val_every_n_epochs > 0 else 0,
+        check_val_every_n_epoch=max(1, t.val_every_n_epochs), limit_val_batches=1.0 if validate else 0,
         default_root_dir=out, callbacks=cbs, logger=loggers, enable_progress_bar=progress,
         enable_model_summary=False,
     )
@@ -192,16 +204,24 @@ def _run_one(cfg: Config, stage: int, part: str, sdir: Path, *, init: Callable[[
             (sdir / name).unlink(missing_ok=True)
         shutil.rmtree(sdir / "logs", ignore_errors=True)
     sdir.mkdir(parents=True, exist_ok=True)
+    configure_threads(cfg)
     L.seed_everything(int(cfg.train.seed) + 100 * stage, workers=True, verbose=False)
-    model = model_factory(scfg)
+    # stages 2-3 take every stream weight from the stage before: no pretrained weights to read
+    model = model_factory(scfg if stage == 1 else _without_pretrained(scfg))
     init(model)
     dm = MMFFDataModule(scfg, dataset_factory)
     classes = dm.classes
+    val_split, val_samples = dm.val_info
     module = MMFFModule(model, scfg, stage=stage, num_classes=scfg.model.num_classes)
     trainer = build_trainer(scfg, sdir, epochs, devices, num_nodes, callbacks, progress, accelerator)
     t0 = time.time()
     resumed = resume and ckpt.is_file()
-    trainer.fit(module, datamodule=dm, ckpt_path=str(ckpt) if resumed else None, weights_only=True)
+    try:  # a resume unpickles last.ckpt: plain tensors / containers only (weights_only)
+        trainer.fit(module, datamodule=dm, ckpt_path=str(ckpt) if resumed else None, weights_only=True)
+    except pickle.UnpicklingError as e:
+        if not resumed:
+            raise
+        raise refused(ckpt, e) from None
     trainer.save_checkpoint(ckpt, weights_only=False)  # the end state (resume -> nothing left)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
     result = {
@@ -211,6 +231,9 @@ def _run_one(cfg: Config, stage: int, part: str, sdir: Path, *, init: Callable[[
         "val_top1": metrics.get("val/top1"), "val_top5": metrics.get("val/top5"),
         "val_loss": metrics.get("val/loss"), "train_loss": metrics.get("train/loss_epoch"),
         "metrics": metrics,
+        # what the val_* numbers were measured on: held out of the training samples (data.val),
+        # never the test split, which only `mmff eval` / the demo / `mmff table` read at the end
+        "val_split": val_split, "val_samples": val_samples,
     }
     if trainer.is_global_zero:
         save_checkpoint(sdir / "model.pt", model, scfg, classes, stage=stage, part=part,
@@ -246,6 +269,9 @@ def run_stages(cfg: Config, out: str | Path, stages: Iterable[int] = (1, 2, 3), 
     model_factory = model_factory or _default_model_factory
     plan = stage_plan(cfg, stages)
     if not plan:
+        if cfg.model.kind == "mmff":  # asked for stage 3 of the decision fusion
+            raise StageError("model.fusion.type=decision has no stage 3 (nothing to fine-tune: "
+                             "stage 2 keeps the stage-1 classifiers and fixes w); run stages 1-2")
         raise StageError(f"model.kind={cfg.model.kind} has only stage 1; asked for stages {sorted(stages)}")
     summary = read_json(out / "summary.json") if resume else None
     summary = summary or {"config": config_to_dict(cfg), "stages": {}}
@@ -272,8 +298,20 @@ def run_stages(cfg: Config, out: str | Path, stages: Iterable[int] = (1, 2, 3), 
             summary["stages"][rel] = {**done, "dir": str(sdir), "skipped": True}
             continue
         if stage == 1:
+            if part == "rgb":
+                warn_rgb_from_scratch(cfg)
+
             def init(model):
                 return None
+        elif stage == 2 and cfg.model.fusion.type == "decision":
+            from mmff.engine.decision import run_decision_stage
+            res = run_decision_stage(cfg, sdir, need(1, "skeleton", "stage1/skeleton"),
+                                     need(1, "rgb", "stage1/rgb"), model_factory=model_factory,
+                                     dataset_factory=dataset_factory, accelerator=accelerator)
+            summary["stages"][rel] = {**res, "dir": str(sdir)}
+            if _is_rank_zero():
+                write_json(out / "summary.json", summary)
+            continue
         elif stage == 2:
             srcs = [need(1, "skeleton", "stage1/skeleton"), need(1, "rgb", "stage1/rgb")]
 
@@ -298,6 +336,32 @@ def run_stages(cfg: Config, out: str | Path, stages: Iterable[int] = (1, 2, 3), 
     if _is_rank_zero():
         write_json(out / "summary.json", summary)
     return summary
+
+
+def _without_pretrained(cfg: Config) -> Config:
+    if not cfg.model.rgb.pretrained:
+        return cfg
+    c = copy.deepcopy(cfg)
+    c.model.rgb.pretrained = None
+    return c
+
+
+#: datasets of real recordings: an RGB stream trained on them from scratch is a long way from the paper
+REAL_DATASETS = ("ntu60", "ntu120", "sysu")
+
+
+def warn_rgb_from_scratch(cfg: Config) -> bool:
+    """One warning when an RGB stream is about to be trained from scratch on a real-data config
+    (``data.dataset`` ntu60/ntu120/sysu and ``model.rgb.pretrained: null``): the paper starts
+    Xception from ImageNet (``model.rgb.pretrained: imagenet``). Returns whether it warned."""
+    import warnings
+    if cfg.data.dataset not in REAL_DATASETS or cfg.model.rgb.pretrained:
+        return False
+    warnings.warn(f"training the RGB stream from scratch on {cfg.data.dataset} "
+                  "(model.rgb.pretrained is null): the paper starts Xception from ImageNet weights; "
+                  "set model.rgb.pretrained to 'imagenet' (needs timm or huggingface_hub, online) "
+                  "or to a local legacy_xception checkpoint file", UserWarning, stacklevel=3)
+    return True
 
 
 def _is_rank_zero() -> bool:

@@ -14,7 +14,9 @@ A table is a list of rows; each row names its config file in ``configs/<folder>/
 
 Each run trains the stages (:func:`~mmff.engine.stages.run_stages`, stage-1 streams shared
 between rows that have the same streams) and evaluates the final model on the test subset
-into ``OUT/<row>/<column>/seed<k>/results.json``. Finished runs are skipped, so a killed
+into ``OUT/<row>/<column>/seed<k>/results.json``: like the paper, every run trains on the whole
+training split for a fixed schedule (``data.val: none``, no validation, no model selection) and
+reads the test split once, at the end. Finished runs are skipped, so a killed
 ``mmff table`` continues where it stopped. Results print in the paper's layout (mean ± std
 over seeds, the paper's number beside), plus ``table<ID>.md`` and ``table<ID>.json``.
 """
@@ -191,8 +193,10 @@ def plan_table(table: str, data: Optional[str | Path] = None, out: str | Path = 
                 d = merge_dicts(d, {"train": {"seed": int(d.get("train", {}).get("seed", 0)) + k}})
                 if dataset == "sysu":
                     d = merge_dicts(d, {"data": {"fold": k}})  # SYSU: one fold per repetition (SPEC §1.2)
-                # no per-epoch validation: each run is evaluated once at the end (results.json)
-                d = merge_dicts(d, {"train": {"val_every_n_epochs": 0}})
+                # the paper's protocol: the whole training split trains on a fixed schedule (no
+                # validation, no model selection) and the test split is read once, at the end
+                # (results.json); --set data.val=subjects --set train.val_every_n_epochs=1 monitors one
+                d = merge_dicts(d, {"train": {"val_every_n_epochs": 0}, "data": {"val": "none"}})
                 if overrides:
                     d = merge_dicts(d, overrides)
                 try:

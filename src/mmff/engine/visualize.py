@@ -156,8 +156,9 @@ def _draw_skeleton(ax, j2d: np.ndarray, size: int, bones) -> None:
         if not ok.any():
             continue
         c = _BODY_COLOURS[m % len(_BODY_COLOURS)]
-        segs = [(a - 1, b - 1) for a, b in bones if ok[a - 1] and ok[b - 1]]
-        for a, b in segs:
+        for a, b in bones:
+            if not (ok[a] and ok[b]):
+                continue
             ax.plot([p[a, 0], p[b, 0]], [p[a, 1], p[b, 1]], "-", color=c, lw=1.6, alpha=0.9)
         ax.scatter(p[ok, 0], p[ok, 1], s=9, color=c, edgecolors="black", linewidths=0.3, zorder=3)
 
@@ -167,10 +168,13 @@ def plot_attention(rows: list[dict], out, square: float = 1 / 3, bones=None,
     """Fig. 10-11 panels, one row per (sample, frame): ``rows[i] = {"image": (S, S, 3) uint8,
     "panel": attention_panels(...)[k], "title": str}``. Columns: the crop with the projected
     skeleton and the skeleton-attention square (side ``square`` x crop side, red), then each
-    attention map (M_1, M_2, M_ske) upsampled over the crop (colour = attention, 0..1)."""
-    from mmff.data.ntu import NTU_BONES
+    attention map (M_1, M_2, M_ske) upsampled over the crop (colour = attention, 0..1).
+    ``bones``: 0-based (joint, parent) pairs (:mod:`mmff.layouts`); default: the bones of the
+    layout with the panels' joint count (NTU 25, SYSU 20)."""
+    from mmff.layouts import layout_for_joints
 
-    bones = NTU_BONES if bones is None else bones
+    if bones is None:
+        bones = layout_for_joints(rows[0]["panel"]["j2d"].shape[-2]).bones
     names = [n for n in ("M_1", "M_2", "M_ske") if any(n in r["panel"]["maps"] for r in rows)]
     ncol = 1 + len(names)
     lines = max(r.get("title", "").count("\n") + 1 for r in rows)   # title lines above each row
@@ -218,6 +222,7 @@ def attention_figure(checkpoint, data, out, num: int = 4, subset: str = "test",
     sample and frame, titled with the true and the predicted class. Returns a summary dict."""
     from mmff.data.datasets import PreparedDataset
     from mmff.engine.checkpoint import load_checkpoint
+    from mmff.layouts import get_layout
 
     model, cfg, classes, _ = load_checkpoint(checkpoint)
     if cfg.model.kind == "skeleton_only" or not hasattr(model, "rgb_stream"):
@@ -247,6 +252,7 @@ def attention_figure(checkpoint, data, out, num: int = 4, subset: str = "test",
                                   f"({100 * float(prob[pred]):.0f}%)"})
         picked.append({"index": int(i), "label": true, "pred": pred, "prob": float(prob[pred])})
     path = plot_attention(rows, out, cfg.model.rgb.attention_square,
+                          bones=get_layout(cfg.model.skeleton.layout).bones,
                           title="Attention (Fig. 10-11): skeleton attention square, self-attention M_1, M_2")
     return {"figure": str(path), "samples": picked}
 

@@ -5,6 +5,7 @@ skeleton-only / RGB-only / MMFF networks, assembled from a :class:`~mmff.config.
 """
 from __future__ import annotations
 
+import copy
 from typing import Callable
 
 from torch import nn
@@ -17,7 +18,8 @@ from .mmff import MMFF, RGBOnly, SkeletonOnly, build_fusion
 from .rnn import StackedRNN
 from .stgcn import STGCN
 from .streams import RGBStream, build_image_backbone, build_skeleton_stream, rgb_positions, rgb_vector
-from .xception import PretrainedLoadError, Xception, load_pretrained, read_state_dict
+from .xception import (PretrainedLoadError, Xception, imagenet_state_dict, load_pretrained,
+                       read_state_dict, resolve_pretrained)
 
 __all__ = [
     "create_model", "register_model", "MODELS", "MMFF", "RGBOnly", "SkeletonOnly", "STGCN",
@@ -25,7 +27,8 @@ __all__ = [
     "select_attention_joint", "CrossAttentionFusion", "LSTMLateFusion", "DecisionFusion",
     "SumFusion", "skeleton_vector", "Graph", "LAYOUTS", "num_joints", "build_fusion", "build_skeleton_stream",
     "build_image_backbone", "rgb_positions", "rgb_vector", "PretrainedLoadError",
-    "load_pretrained", "read_state_dict", "count_parameters",
+    "load_pretrained", "read_state_dict", "imagenet_state_dict", "resolve_pretrained",
+    "count_parameters",
 ]
 
 #: ``cfg.model.kind`` -> builder taking the Config
@@ -45,10 +48,17 @@ register_model("skeleton_only")(SkeletonOnly.from_config)
 register_model("rgb_only")(RGBOnly.from_config)
 
 
-def create_model(cfg: Config) -> nn.Module:
-    """Build the model named by ``cfg.model.kind`` (raises :class:`ConfigError` for bad combos)."""
+def create_model(cfg: Config, pretrained: bool = True) -> nn.Module:
+    """Build the model named by ``cfg.model.kind`` (raises :class:`ConfigError` for bad combos).
+
+    ``pretrained=False`` ignores ``model.rgb.pretrained`` (nothing is read or downloaded): for
+    models whose weights come from a checkpoint next (evaluation, export, predict, stages 2-3)
+    or are not needed (profiling)."""
     if cfg.model.kind not in MODELS:
         raise ConfigError(f"model.kind: {cfg.model.kind!r} is not one of {sorted(MODELS)}")
+    if not pretrained and cfg.model.rgb.pretrained:
+        cfg = copy.deepcopy(cfg)
+        cfg.model.rgb.pretrained = None
     return MODELS[cfg.model.kind](cfg)
 
 

@@ -9,8 +9,10 @@ Which fusion goes with which skeleton backbone:
 * ``cross_attention`` needs the spatial F_gcn: ST-GCN only (a :class:`ConfigError` otherwise).
 * ``lstm_late`` is the paper's fusion for the RNN (600-d). With ST-GCN it uses the globally
   averaged F_gcn (256-d) as the skeleton vector (documented adaptation).
-* ``decision`` and ``sum`` work with both, on the skeleton vector (RNN feature, or F_gcn averaged
-  over time and joints) and the RGB vector (F_rgb averaged over its positions).
+* ``decision``/``decision_learned`` and ``sum`` work with both, on the skeleton vector (RNN
+  feature, or F_gcn averaged over time and joints) and the RGB vector (F_rgb averaged over its
+  positions): exactly the features the stage-1 classifiers (``SkeletonOnly.head``,
+  ``RGBOnly.head``) see.
 """
 from __future__ import annotations
 
@@ -77,12 +79,20 @@ class CrossAttentionFusion(nn.Module):
 
 class LSTMLateFusion(nn.Module):
     """LSTM-based late fusion (SPEC §2.3): each RGB branch map (F_1, F_2, F_ske) is globally
-    max-pooled and projected to ``proj_dim`` (256; 3 x 256 = 768), concatenated with the skeleton
-    vector (600), L2-normalised, FC + LeakyReLU, FC -> classes."""
+    pooled and projected to ``proj_dim`` (256; 3 x 256 = 768), concatenated with the skeleton
+    vector (600), L2-normalised, FC + LeakyReLU, FC -> classes.
+
+    ``pool`` (``model.fusion.lstm_rgb_pool``): ``"max"`` (default) follows §3.5, "The two features
+    first pass through the MaxPooling layer"; ``"avg"`` follows Fig. 4, whose 'Pool' before the
+    256-d 'Linear' is "global average pooling"."""
 
     def __init__(self, skeleton_channels: int, rgb_channels: int, num_branches: int,
-                 num_classes: int, proj_dim: int = 256, hidden: int = 512, dropout: float = 0.0):
+                 num_classes: int, proj_dim: int = 256, hidden: int = 512, dropout: float = 0.0,
+                 pool: str = "max"):
         super().__init__()
+        if pool not in ("max", "avg"):
+            raise ValueError(f"model.fusion.lstm_rgb_pool: {pool!r} is not 'max' or 'avg'")
+        self.pool = pool
         self.rgb_proj = nn.ModuleList([nn.Linear(rgb_channels, proj_dim)
                                        for _ in range(num_branches)])
         self.fc1 = nn.Linear(skeleton_channels + num_branches * proj_dim, hidden)
@@ -90,9 +100,13 @@ class LSTMLateFusion(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def rgb_feature(self, rgb_out: dict) -> torch.Tensor:
-        """F_RGB (N, num_branches * proj_dim): GMP over all K*H*W positions, then Linear."""
-        return torch.cat([proj(b.amax(dim=(1, 3, 4)))
-                          for proj, b in zip(self.rgb_proj, rgb_out["branches"])], dim=1)
+        """F_RGB (N, num_branches * proj_dim): each branch globally max- (or average-) pooled over
+        all K*H*W positions, then Linear."""
+        if self.pool == "max":
+            pooled = [b.amax(dim=(1, 3, 4)) for b in rgb_out["branches"]]
+        else:
+            pooled = [b.mean(dim=(1, 3, 4)) for b in rgb_out["branches"]]
+        return torch.cat([proj(v) for proj, v in zip(self.rgb_proj, pooled)], dim=1)
 
     def forward(self, skeleton_feature: torch.Tensor, rgb_out: dict) -> torch.Tensor:
         x = torch.cat([skeleton_vector(skeleton_feature), self.rgb_feature(rgb_out)], dim=1)
@@ -101,10 +115,20 @@ class LSTMLateFusion(nn.Module):
 
 
 class DecisionFusion(nn.Module):
-    """Weighted sum of the two streams' softmax scores (Table 6 baseline):
-    p = w * softmax(skeleton_head(s)) + (1 - w) * softmax(rgb_head(r)). Returns log p, which
-    works as logits (softmax(log p) = p, so cross-entropy and argmax behave). The heads have
-    the shapes of the stage-1 ``SkeletonOnly.head`` / ``RGBOnly.head``."""
+    """Decision fusion (Table 6 "MMFF-Decision Fusion", "the naive weighted sum decision fusion
+    method"): p = w * softmax(skeleton_head(s)) + (1 - w) * softmax(rgb_head(r)).
+
+    The summed scores are the two classifiers' softmax outputs: each stage-1 sub-network ends in
+    "a fully connected (FC) layer and a softmax layer" (§3.5, training procedure), so its score
+    is a probability; a sum of probabilities also needs no calibration between two logit scales.
+    ``fusion.type: decision`` (the paper's): the heads ARE the stage-1 classifiers
+    (``SkeletonOnly.head`` -> ``skeleton_head``, ``RGBOnly.head`` -> ``rgb_head``, copied by
+    stage 2) and nothing is trained; w is fixed or chosen on the validation split.
+    ``decision_learned``: the same module with new heads trained through log p.
+
+    ``forward`` returns log p, which works as logits (softmax(log p) = p, so cross-entropy,
+    argmax and top-k behave); :meth:`scores` returns p itself.
+    """
 
     def __init__(self, skeleton_channels: int, rgb_channels: int, num_classes: int,
                  weight: float = 0.5):
@@ -113,10 +137,19 @@ class DecisionFusion(nn.Module):
         self.rgb_head = nn.Linear(rgb_channels, num_classes)
         self.weight = float(weight)
 
-    def forward(self, skeleton_feature: torch.Tensor, rgb_out: dict) -> torch.Tensor:
+    def stream_scores(self, skeleton_feature: torch.Tensor, rgb_out: dict) -> tuple:
+        """(softmax of the skeleton classifier, softmax of the RGB classifier), each (N, classes)."""
         p_s = torch.softmax(self.skeleton_head(skeleton_vector(skeleton_feature)), dim=1)
         p_r = torch.softmax(self.rgb_head(rgb_vector(rgb_out)), dim=1)
-        return torch.log((self.weight * p_s + (1.0 - self.weight) * p_r).clamp_min(1e-12))
+        return p_s, p_r
+
+    def scores(self, skeleton_feature: torch.Tensor, rgb_out: dict) -> torch.Tensor:
+        """p = w * p_s + (1 - w) * p_r (N, classes)."""
+        p_s, p_r = self.stream_scores(skeleton_feature, rgb_out)
+        return self.weight * p_s + (1.0 - self.weight) * p_r
+
+    def forward(self, skeleton_feature: torch.Tensor, rgb_out: dict) -> torch.Tensor:
+        return torch.log(self.scores(skeleton_feature, rgb_out).clamp_min(1e-12))
 
 
 class SumFusion(nn.Module):

@@ -85,9 +85,12 @@ def build_fusion(cfg: Config, skeleton_stream: nn.Module, rgb_stream: RGBStream)
                                     f.dropout)
     if f.type == "lstm_late":
         return LSTMLateFusion(cs, cr, rgb_stream.num_branches, nc, cfg.model.rgb.lstm_feature_dim,
-                              f.hidden, f.dropout)
-    if f.type == "decision":
-        return DecisionFusion(cs, cr, nc, f.decision_weight)
+                              f.hidden, f.dropout, f.lstm_rgb_pool)
+    if f.type in ("decision", "decision_learned"):
+        # "val": w is chosen on the validation split by stage 2 (mmff.engine.decision), which
+        # writes it into the saved config; 0.5 until then
+        w = 0.5 if f.decision_weight == "val" else float(f.decision_weight)
+        return DecisionFusion(cs, cr, nc, w)
     if f.type == "sum":
         return SumFusion(cs, cr, nc, f.sum_dim, f.dropout)
     raise ConfigError(f"model.fusion.type: unknown fusion {f.type!r}")

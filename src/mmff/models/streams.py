@@ -14,7 +14,16 @@ positions, the RGB-only head and sum/decision fusions average over all of them.
 
 Branches kept when switching attention off (Table 6 ablations):
 both on -> [F_1, F_2, F_ske]; w/o skeleton attention -> [F_1, F_2]; w/o self-attention ->
-[F_ske]; w/o both -> [F_in] (the plain backbone feature). F_rgb is the mean of the kept ones.
+[F_ske]; w/o both -> [F_in] (the plain backbone feature).
+
+F_rgb, the RGB feature of the GCN fusion (and the vector of the RGB-only head, sum and decision
+fusion), combines the kept branches as ``model.rgb.merge`` says. §3.5: "For the RGB feature, the
+two attention features are average summed to obtain the RGB feature F_RGB". The two attention
+features are F_self (self-attention, Eq. 12) and F_ske (skeleton attention, Eq. 15), so the
+default ``self_then_skeleton`` averages the self-attention branches into F_self first and then
+averages F_self and F_ske: F_rgb = (F_1 + F_2) / 4 + F_ske / 2. ``mean`` is the plain mean of
+the kept branches, (F_1 + F_2 + F_ske) / 3 (this package before that reading). Both agree when
+one kind of attention is off.
 """
 from __future__ import annotations
 
@@ -29,7 +38,7 @@ from .attention import SelfAttention, skeleton_attention_mask
 from .graph import num_joints
 from .rnn import StackedRNN
 from .stgcn import STGCN
-from .xception import Xception, load_pretrained
+from .xception import Xception, load_pretrained, resolve_pretrained
 
 __all__ = ["build_skeleton_stream", "RGBStream", "build_image_backbone", "rgb_positions",
            "rgb_vector"]
@@ -61,11 +70,15 @@ class _TimmFeatures(nn.Module):
 
 def build_image_backbone(backbone: str, width: float = 1.0, middle_blocks: int = 8,
                          pretrained: str | None = None) -> nn.Module:
-    """``"xception"`` (this package) or ``"timm:<name>"`` (needs timm + torchvision)."""
+    """``"xception"`` (this package) or ``"timm:<name>"`` (needs timm + torchvision).
+
+    ``pretrained``: None (from scratch), ``"imagenet"`` (timm's legacy_xception ImageNet
+    weights, :func:`~mmff.models.xception.imagenet_state_dict`; Xception only) or a local file."""
     if backbone == "xception":
         net = Xception(num_classes=0, width=width, middle_blocks=middle_blocks)
-        if pretrained:
-            load_pretrained(net, pretrained)
+        source, name = resolve_pretrained(pretrained)
+        if source is not None:
+            load_pretrained(net, source, name=name)
         return net
     if backbone.startswith("timm:"):
         try:
@@ -73,8 +86,9 @@ def build_image_backbone(backbone: str, width: float = 1.0, middle_blocks: int =
         except ImportError:
             raise ConfigError(f"model.rgb.backbone: {backbone!r} needs the timm package "
                               "(pip install 'mmff[timm]' next to a matching torchvision)") from None
-        model = timm.create_model(backbone[5:], pretrained=False, num_classes=0, global_pool="")
-        if pretrained:
+        imagenet = bool(pretrained) and str(pretrained).lower() == "imagenet"
+        model = timm.create_model(backbone[5:], pretrained=imagenet, num_classes=0, global_pool="")
+        if pretrained and not imagenet:
             load_pretrained(model, pretrained)
         return _TimmFeatures(model)
     raise ConfigError(f"model.rgb.backbone: {backbone!r} is not 'xception' or 'timm:<name>'")
@@ -92,7 +106,8 @@ class RGBStream(nn.Module):
     def __init__(self, backbone: str = "xception", width: float = 1.0, middle_blocks: int = 8,
                  pretrained: str | None = None, self_attention: bool = True,
                  skeleton_attention: bool = True, attention_square: float = 1 / 3,
-                 num_frames: int = 1, share_backbone: bool = False, num_branches: int = 2):
+                 num_frames: int = 1, share_backbone: bool = False, num_branches: int = 2,
+                 merge: str = "self_then_skeleton"):
         super().__init__()
         n = 1 if share_backbone else num_frames
         first = build_image_backbone(backbone, width, middle_blocks, pretrained)
@@ -107,13 +122,17 @@ class RGBStream(nn.Module):
         self.use_skeleton_attention = skeleton_attention
         self.attention_square = attention_square
         self.num_branches = ((num_branches if self_attention else 0) + int(skeleton_attention)) or 1
+        if merge not in ("self_then_skeleton", "mean"):
+            raise ConfigError(f"model.rgb.merge: {merge!r} is not 'self_then_skeleton' or 'mean'")
+        self.merge = merge
         self.last_attention: dict[str, torch.Tensor] = {}
 
     @classmethod
     def from_config(cls, cfg: Config) -> "RGBStream":
         r = cfg.model.rgb
         return cls(r.backbone, r.width, r.middle_blocks, r.pretrained, r.self_attention,
-                   r.skeleton_attention, r.attention_square, cfg.num_frames, r.share_backbone)
+                   r.skeleton_attention, r.attention_square, cfg.num_frames, r.share_backbone,
+                   merge=r.merge)
 
     def forward(self, batch: dict) -> dict:
         image = batch["image"]
@@ -127,26 +146,33 @@ class RGBStream(nn.Module):
         else:
             f = torch.stack([bb(image[:, i]) for i, bb in enumerate(self.backbones)], dim=1)
         out: dict = {"F_in": f}
-        branches = []
+        branches, self_maps = [], []
         flat = f.flatten(0, 1)  # (N*K, C, H, W)
         if self.self_attention is not None:
             m = self.self_attention(flat).view(n, k, -1, *f.shape[3:])  # (N, K, B, H, W)
             for b in range(m.shape[2]):
                 out[f"M_{b + 1}"] = m[:, :, b:b + 1]
-                branches.append(m[:, :, b:b + 1] * f)  # Eq. 12
+                self_maps.append(m[:, :, b:b + 1] * f)  # Eq. 12
+        branches += self_maps
         if self.use_skeleton_attention:
             m_ske = skeleton_attention_mask(batch["joints2d"], batch["displacement"],
                                             f.shape[3:], self.attention_square)
             out["M_ske"] = m_ske.to(f.dtype)
             branches.append(out["M_ske"] * f)  # Eq. 15
         out["branches"] = branches or [f]
+        if self.merge == "self_then_skeleton" and self_maps and self.use_skeleton_attention:
+            # §3.5: F_self (the self-attention branches averaged) and F_ske, average summed
+            out["F_rgb"] = 0.5 * (torch.stack(self_maps, 0).mean(0) + branches[-1])
+        else:
+            out["F_rgb"] = torch.stack(out["branches"], 0).mean(0)
         self.last_attention = {key: val.detach() for key, val in out.items() if key.startswith("M_")}
         return out
 
 
 def rgb_positions(out: dict) -> torch.Tensor:
-    """F_rgb = mean of the kept branch maps, as (N, C, K*H*W) positions (SPEC §2.2)."""
-    f = torch.stack(out["branches"], 0).mean(0)  # (N, K, C, H, W)
+    """F_rgb (``out["F_rgb"]``, see the module doc; the mean of the kept branch maps when a
+    hand-made dict has none) as (N, C, K*H*W) positions (SPEC §2.2)."""
+    f = out["F_rgb"] if "F_rgb" in out else torch.stack(out["branches"], 0).mean(0)  # (N,K,C,H,W)
     n, k, c, h, w = f.shape
     return f.permute(0, 2, 1, 3, 4).reshape(n, c, k * h * w)
 

@@ -1,7 +1,9 @@
 """Xception RGB backbone (SPEC §2.2; Chollet 2017), written so its state-dict keys and shapes are
 identical to timm's ``legacy_xception`` (276 tensors, 22,855,952 parameters with the 1000-class
-head, 20,806,952 without). A user can therefore load timm's ImageNet checkpoint
-(``legacy_xception.tf_in1k``) from a local file with ``model.rgb.pretrained: path``.
+head, 20,806,952 without). timm's ImageNet checkpoint (``legacy_xception.tf_in1k``) therefore
+loads as it is: ``model.rgb.pretrained: imagenet`` fetches it through timm or the Hugging Face hub
+(:func:`imagenet_state_dict`; both optional, imported only then), ``model.rgb.pretrained: PATH``
+reads it (or any timm-layout checkpoint) from a local file.
 
 At 299x299 the feature map F_in is 2048x10x10 (8.36 GMACs). ``width`` scales every channel count
 (multiples of 8) and ``middle_blocks`` sets the number of middle-flow blocks (8 in the ImageNet
@@ -10,13 +12,23 @@ keeps timm's name ``block12`` (``block{m+4}`` when m > 8), so the default networ
 """
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import Optional
 
 import torch
 from torch import nn
 
 __all__ = ["Xception", "SeparableConv2d", "XceptionBlock", "PretrainedLoadError",
-           "load_pretrained", "read_state_dict"]
+           "load_pretrained", "read_state_dict", "imagenet_state_dict", "resolve_pretrained",
+           "IMAGENET", "TIMM_IMAGENET_MODEL", "HF_IMAGENET_REPO"]
+
+#: ``model.rgb.pretrained`` value that asks for timm's ImageNet weights
+IMAGENET = "imagenet"
+#: the timm model whose ImageNet weights have this network's keys and shapes
+TIMM_IMAGENET_MODEL = "legacy_xception"
+#: where timm keeps those weights on the Hugging Face hub
+HF_IMAGENET_REPO = "timm/legacy_xception.tf_in1k"
 
 
 class PretrainedLoadError(ValueError):
@@ -161,14 +173,74 @@ def read_state_dict(path: str | Path) -> dict:
     return out
 
 
-def load_pretrained(model: nn.Module, path: str | Path, ignore_prefixes: tuple = ("fc.",)) -> None:
-    """Load a timm-layout checkpoint into ``model`` strictly, key by key.
+def _optional_module(name: str):
+    """``importlib.import_module(name)``, or None when the package is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def imagenet_state_dict() -> dict:
+    """timm's ``legacy_xception`` ImageNet weights (``tf_in1k``) as a state dict, fetched (and
+    cached) by timm when it is installed, else by ``huggingface_hub`` from
+    :data:`HF_IMAGENET_REPO` (``model.safetensors`` when ``safetensors`` is installed, else
+    ``pytorch_model.bin``, read with ``weights_only=True``). Neither installed, or offline:
+    :class:`PretrainedLoadError` saying what to do."""
+    timm = _optional_module("timm")
+    hint = (f"or download {HF_IMAGENET_REPO} on a machine that is online and set "
+            "model.rgb.pretrained to the local file")
+    if timm is not None:
+        try:
+            net = timm.create_model(TIMM_IMAGENET_MODEL, pretrained=True)
+        except Exception as e:  # offline, hub error
+            raise PretrainedLoadError(
+                f"model.rgb.pretrained: imagenet: timm could not fetch {TIMM_IMAGENET_MODEL} "
+                f"({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}); {hint}") from None
+        return {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    hub = _optional_module("huggingface_hub")
+    if hub is None:
+        raise PretrainedLoadError(
+            "model.rgb.pretrained: imagenet needs timm or huggingface_hub (pip install "
+            f"'mmff[timm]' or pip install huggingface_hub), {hint}")
+    safetensors = _optional_module("safetensors.torch")
+    filename = "model.safetensors" if safetensors is not None else "pytorch_model.bin"
+    try:
+        path = hub.hf_hub_download(repo_id=HF_IMAGENET_REPO, filename=filename)
+    except Exception as e:  # offline, file not on the hub
+        raise PretrainedLoadError(
+            f"model.rgb.pretrained: imagenet: cannot fetch {HF_IMAGENET_REPO}/{filename} from the "
+            f"Hugging Face hub ({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}); "
+            f"{hint}") from None
+    if safetensors is not None:
+        return dict(safetensors.load_file(str(path)))
+    return read_state_dict(path)
+
+
+def resolve_pretrained(spec: Optional[str]) -> tuple[Optional[dict | Path], str]:
+    """``model.rgb.pretrained`` -> ``(source, name)`` for :func:`load_pretrained`: ``(None, "")``
+    from scratch, the ImageNet state dict for ``"imagenet"`` (:func:`imagenet_state_dict`), else
+    the file path."""
+    if not spec:
+        return None, ""
+    if str(spec).lower() == IMAGENET:
+        return imagenet_state_dict(), f"imagenet ({HF_IMAGENET_REPO})"
+    return Path(spec), str(spec)
+
+
+def load_pretrained(model: nn.Module, path: str | Path | dict,
+                    ignore_prefixes: tuple = ("fc.",), name: Optional[str] = None) -> None:
+    """Load a timm-layout checkpoint (a file, or an already read state dict) into ``model``
+    strictly, key by key (``name`` labels a state dict in error messages).
 
     Keys starting with ``ignore_prefixes`` (the ImageNet classifier) are skipped when the model
     has no such parameter. Any missing/unexpected key or shape mismatch raises
     :class:`PretrainedLoadError` naming the file and the first offending key.
     """
-    sd = read_state_dict(path)
+    if isinstance(path, dict):
+        sd, path = path, name or "state dict"
+    else:
+        sd = read_state_dict(path)
     own = model.state_dict()
     sd = {k: v for k, v in sd.items() if k in own or not k.startswith(ignore_prefixes)}
     missing = [k for k in own if k not in sd]

@@ -4,7 +4,7 @@
 key        what is compared                                                    goal
 =========  ==================================================================  =======
 e2e        raw files -> class, batch 1, CPU: MMFF w/ ST-GCN vs ST-GCN + I3D    5x time
-           (:mod:`.e2e`, :mod:`.i3d`), on the real NTU pair and a synthetic    6x MACs
+           (:mod:`.e2e`, :mod:`.i3d`), on the NTU-format pair and a synthetic  6x MACs
            1080p pair
 reader     ``read_skeleton`` vs the line-by-line dict reader (:mod:`.reader`)  10x
 seek       the frame at p = 0.5 vs decoding every frame (:mod:`.seek`)          1.8x
@@ -17,6 +17,12 @@ scaling    end-to-end seconds vs sequence length and frames (:mod:`.scaling`)   
 count, keeps going when one fails (its entry becomes ``{"error": ...}``) unless ``strict``,
 and returns one JSON-ready dict. Ratios are reported, never asserted, except correctness
 (same numbers, same pixels), which each section records.
+
+The NTU-format files (the e2e pair, the reader's ``.skeleton`` files, the seek video) come
+from ``--ntu DIR`` when given (e.g. a folder of the real NTU RGB+D release), else from
+synthetic NTU-format pairs made on the fly with :mod:`mmff.data.synth` in ``out/synth_ntu_*``;
+:func:`ntu_source` says which, and the results record it under ``ntu_source``. Nothing is read
+from a repository checkout.
 """
 from __future__ import annotations
 
@@ -30,20 +36,12 @@ from typing import Callable, Optional, Sequence
 
 from .timing import machine_info, set_threads
 
-__all__ = ["SECTIONS", "BenchSettings", "run_benchmarks", "default_ntu_dir", "finite_ratios",
-           "REPO_ROOT"]
+__all__ = ["SECTIONS", "BenchSettings", "run_benchmarks", "ntu_source", "finite_ratios"]
 
 SECTIONS = ("e2e", "reader", "seek", "loader", "prepare", "scaling")
 
-#: repository root (the package is installed editable from ``src/``)
-REPO_ROOT = Path(__file__).resolve().parents[4]
-#: the real NTU pair every benchmark that needs one uses
+#: the NTU-format pair every benchmark that needs one uses (also the first synthetic name)
 NTU_SAMPLE = "S001C001P001R001A001"
-
-
-def default_ntu_dir() -> Path:
-    """``shared/data/ntu`` beside the repository (where the tests find it too)."""
-    return REPO_ROOT.parent / "shared" / "data" / "ntu"
 
 
 @dataclass
@@ -52,7 +50,9 @@ class BenchSettings:
 
     quick: bool = False
     out: Path = Path("runs/bench")
-    ntu_dir: Path = field(default_factory=default_ntu_dir)
+    ntu_dir: Optional[Path] = None         # NTU-format files; None: synthetic (ntu_source)
+    ntu_synth_size: tuple = (1920, 1080)   # frame size of the synthetic NTU-format pairs
+    ntu_synth_samples: int = 3             # synthetic .skeleton files for the reader section
     threads: Optional[int] = None          # torch intra-op threads (default: usable CPUs)
     workers: Optional[int] = None          # processes for prepare/loader (default: CPUs)
     repeats: int = 5                       # model-sized measurements (e2e, scaling, steps)
@@ -86,7 +86,8 @@ class BenchSettings:
         for k, v in over.items():
             if v is not None:
                 setattr(s, k, v)
-        s.out, s.ntu_dir = Path(s.out), Path(s.ntu_dir)
+        s.out = Path(s.out)
+        s.ntu_dir = None if s.ntu_dir is None else Path(s.ntu_dir)
         return s
 
 
@@ -103,19 +104,56 @@ def finite_ratios(results: dict) -> dict:
     return {k: v for k, v in out.items() if math.isfinite(v)}
 
 
-def _ntu_pair(s: BenchSettings) -> tuple[Path, Path]:
-    skel, video = s.ntu_dir / f"{NTU_SAMPLE}.skeleton", s.ntu_dir / f"{NTU_SAMPLE}_rgb.avi"
-    for p in (skel, video):
-        if not p.is_file():
-            raise FileNotFoundError(f"{p}: the real NTU sample pair is needed (--ntu-dir)")
-    return skel, video
+def ntu_source(s: BenchSettings, say: Callable[[str], None] = lambda m: None) -> dict:
+    """The NTU-format files of this run: ``{"kind": "given" | "synthetic", "dir", "pair",
+    "skeletons", "note"}``. ``given``: ``s.ntu_dir`` (``--ntu DIR``), which must hold the pair
+    ``S001C001P001R001A001.skeleton`` + ``_rgb.avi``; ``synthetic``: ``s.ntu_synth_samples``
+    SynthHOI pairs in the NTU format (names, ``.skeleton`` text, h264 ``_rgb.avi``) of
+    ``s.ntu_synth_size``, generated into ``out/synth_ntu_WxH`` (reused by later runs)."""
+    if s.ntu_dir is not None:
+        d = Path(s.ntu_dir)
+        pair = (d / f"{NTU_SAMPLE}.skeleton", d / f"{NTU_SAMPLE}_rgb.avi")
+        for p in pair:
+            if not p.is_file():
+                raise FileNotFoundError(f"{p}: --ntu DIR must hold the NTU pair {NTU_SAMPLE}"
+                                        f".skeleton + {NTU_SAMPLE}_rgb.avi")
+        skeletons = sorted(d.glob("*.skeleton"))
+        note = f"NTU-format files from --ntu {d}"
+        kind = "given"
+    else:
+        from .samples import synth_pairs
+
+        w, h = (int(v) for v in s.ntu_synth_size)
+        d = s.out / f"synth_ntu_{w}x{h}"
+        say(f"[bench] no --ntu DIR: generating {s.ntu_synth_samples} synthetic NTU-format "
+            f"pairs ({w}x{h}) in {d}")
+        pairs = synth_pairs(d, max(1, int(s.ntu_synth_samples)), (w, h))
+        pair, skeletons = pairs[0], [p[0] for p in pairs]
+        note = (f"synthetic NTU-format pairs ({w}x{h}, mmff.data.synth) in {d}; "
+                "give --ntu DIR to time real NTU RGB+D files")
+        kind = "synthetic"
+    return {"kind": kind, "dir": str(d), "pair": [str(p) for p in pair],
+            "skeletons": [str(p) for p in skeletons], "note": note}
+
+
+def _source(s: BenchSettings, say, shared: dict) -> dict:
+    """:func:`ntu_source`, resolved once per run (the sections share it)."""
+    if "ntu_source" not in shared:
+        shared["ntu_source"] = ntu_source(s, say)
+        say(f"[bench] NTU data: {shared['ntu_source']['note']}")
+    return shared["ntu_source"]
+
+
+def _ntu_pair(s: BenchSettings, say, shared: dict) -> tuple[Path, Path]:
+    skel, video = _source(s, say, shared)["pair"]
+    return Path(skel), Path(video)
 
 
 def _section_e2e(s: BenchSettings, say, shared: dict) -> dict:
     from .e2e import bench_e2e
     from .samples import synth_pairs
 
-    samples = {"ntu_real": _ntu_pair(s)}
+    samples = {f"ntu_{_source(s, say, shared)['kind']}": _ntu_pair(s, say, shared)}
     pair = synth_pairs(s.out / "synth_e2e", 1, s.synth_size)[0]
     samples[f"synth_{s.synth_size[0]}x{s.synth_size[1]}"] = pair
     res = bench_e2e(samples, s, direct=not s.quick, progress=say)
@@ -129,16 +167,18 @@ def _section_e2e(s: BenchSettings, say, shared: dict) -> dict:
 def _section_reader(s: BenchSettings, say, shared: dict) -> dict:
     from .reader import bench_reader
 
-    files = sorted(s.ntu_dir.glob("*.skeleton"))
+    src = _source(s, say, shared)
+    files = [Path(p) for p in src["skeletons"]]
     if not files:
-        raise FileNotFoundError(f"{s.ntu_dir}: no .skeleton files")
+        raise FileNotFoundError(f"{src['dir']}: no .skeleton files")
     return bench_reader(files, s.io_repeats, s.warmup)
 
 
 def _section_seek(s: BenchSettings, say, shared: dict) -> dict:
     from .seek import bench_seek
 
-    return bench_seek(_ntu_pair(s)[1], 0.5, s.io_repeats, s.warmup, s.decode_threads)
+    return bench_seek(_ntu_pair(s, say, shared)[1], 0.5, s.io_repeats, s.warmup,
+                      s.decode_threads)
 
 
 def _section_loader(s: BenchSettings, say, shared: dict) -> dict:
@@ -180,6 +220,12 @@ def run_benchmarks(settings: BenchSettings, sections: Sequence[str] = SECTIONS,
     }
     shared: dict = {}
     for key in sections:
+        if key in ("e2e", "reader", "seek") and "ntu_source" not in shared:
+            try:
+                results["ntu_source"] = _source(settings, say, shared)
+            except Exception:  # noqa: BLE001 - reported by the section that needs it
+                if strict:
+                    raise
         say(f"[bench] {key} ...")
         t0 = time.perf_counter()
         try:

@@ -1,18 +1,20 @@
 """Benchmark 1: end to end, raw files -> class, batch 1, CPU: MMFF vs skeleton + RGB-video fusion.
 
 MMFF w/ ST-GCN (paper size: ST-GCN on 300 frames x 2 bodies, Xception at 299x299, cross-attention
-fusion): read the ``.skeleton``, pick <= 2 bodies, VA-pre + pad to 300, decode the frame at p,
-projection crop (test mode) + resize, joints2d / Eq. 13 displacement, forward.
+fusion): exactly what ``mmff predict`` runs, its :class:`~mmff.engine.predict.SampleLoader` (the
+test-time sample pipeline of :mod:`mmff.data.pipeline`, source ``"video"``: read the
+``.skeleton``, pick and pad to 2 bodies, decode the frame at p, Eq. 13 displacement, VA-pre + pad
+to 300, projection crop (test mode) + resize, joints2d, normalise), then the forward.
 
-Baseline (the kind of model Table 2 compares with, e.g. MMTM): the same skeleton stream and
-skeleton pre-processing, plus an I3D-ResNet-50 (:mod:`.i3d`) on 32 frames sampled uniformly over
-the whole video, each resized to 256 and centre-cropped to 224 (the usual video test pipeline),
-fused late (concatenated features -> FC).
+Baseline (the kind of model Table 2 compares with, e.g. MMTM): the same skeleton stream and the
+same skeleton steps (the pipeline without its RGB steps), plus an I3D-ResNet-50 (:mod:`.i3d`) on
+32 frames sampled uniformly over the whole video, each resized to 256 and centre-cropped to 224
+(the usual video test pipeline, its own clip path), fused late (concatenated features -> FC).
 
 Both pipelines read and decode with the same library functions (``read_skeleton``,
-``read_frames_at`` with the same decoder threads), so the measured difference is what the
-method changes: one frame instead of 32 frames spread over the video, and a 2D instead of a 3D
-image network.
+``decode_frames_at`` with the same decoder threads, one normalisation), so the measured
+difference is what the method changes: one frame instead of 32 frames spread over the video, and
+a 2D instead of a 3D image network.
 
 Timing: ``load`` (files -> model inputs) is timed per sample; ``forward`` once per pipeline,
 because its input shapes are the same for every sample (skeleton padded to 300 frames, one
@@ -23,7 +25,7 @@ FLOPs / 2) on the real inputs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -35,8 +37,8 @@ from mmff.config import Config
 from .i3d import I3DResNet50, LateFusionBaseline
 from .timing import measure, ratio
 
-__all__ = ["paper_config", "MMFFPipeline", "BaselinePipeline", "load_skeleton",
-           "build_pipelines", "bench_e2e", "CLIP_FRAMES", "CLIP_SIZE"]
+__all__ = ["paper_config", "MMFFPipeline", "BaselinePipeline", "build_pipelines", "bench_e2e",
+           "CLIP_FRAMES", "CLIP_SIZE"]
 
 #: the video baseline's clip: 32 frames at 224x224 (MMTM / I3D test setting)
 CLIP_FRAMES = 32
@@ -59,47 +61,15 @@ def paper_config(positions: Sequence[float] = (0.5,), overrides: dict | None = N
     return config_from_dict(merge_dicts(data, overrides or {}))
 
 
-def load_skeleton(path: str | Path, cfg: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``.skeleton`` -> (ST-GCN input (3, clip_len, V, M), joints (T, M, V, 3), color (T, M, V, 2)).
-
-    At most ``num_person`` bodies (``select_bodies``), zero-filled up to ``num_person``; VA-pre
-    and padding by the test-time skeleton pipeline of :mod:`mmff.data.transforms`.
-    """
-    from mmff.data.ntu import read_skeleton, select_bodies
-    from mmff.data.transforms import build_skeleton_pipeline
-
-    m = cfg.data.num_person
-    skel = select_bodies(read_skeleton(path), m)
-    joints, color = skel.joints, skel.color
-    if joints.shape[1] < m:  # one-person file: second body zero-filled
-        pad = [(0, 0), (0, m - joints.shape[1]), (0, 0), (0, 0)]
-        joints, color = np.pad(joints, pad), np.pad(color, pad)
-    res = build_skeleton_pipeline(cfg.data, cfg.model.skeleton.backbone, train=False)(
-        {"joints": joints.copy()})
-    return res["skeleton"], joints, color
-
-
-def _normalise(images: np.ndarray, mean, std) -> torch.Tensor:
-    """(K, S, S, 3) uint8 -> (K, 3, S, S) float32, (x / 255 - mean) / std.
-
-    In numpy, in place, on the (K, S, S, 3) layout (the same float32 operations, so the same
-    bits, as the torch expression): small element-wise torch ops pay the intra-op thread
-    pool's start-up, measured 32 ms vs 2 ms for one 299x299 crop on a busy 2-core machine.
-    The result is the channels-last-strided view the torch version returned too."""
-    x = np.asarray(images).astype(np.float32)
-    x /= np.float32(255)
-    x -= np.asarray(mean, np.float32)
-    x /= np.asarray(std, np.float32)
-    return torch.from_numpy(x).permute(0, 3, 1, 2)
-
-
 @dataclass
 class MMFFPipeline:
-    """Raw ``.skeleton`` + ``_rgb.avi`` -> MMFF logits (test-time pre-processing)."""
+    """Raw ``.skeleton`` + ``_rgb.avi`` -> MMFF logits: ``mmff predict``'s
+    :class:`~mmff.engine.predict.SampleLoader` (``load``), then the model (``forward``)."""
 
     cfg: Config
     model: torch.nn.Module
     decode_threads: int = 1
+    loader: object = field(init=False, repr=False)
 
     @classmethod
     def build(cls, positions: Sequence[float] = (0.5,), decode_threads: int = 1,
@@ -109,27 +79,14 @@ class MMFFPipeline:
         cfg = paper_config(positions, overrides)
         return cls(cfg, create_model(cfg).eval(), decode_threads)
 
-    def load(self, skeleton: str | Path, video: str | Path) -> dict:
-        from mmff.data.transforms import (crop_and_resize, joint_displacement, points_bbox,
-                                          points_to_crop, projection_crop_box)
-        from mmff.data.video import decode_frames_at, frame_index
+    def __post_init__(self) -> None:
+        from mmff.engine.predict import SampleLoader
 
-        d = self.cfg.data
-        x, joints, color = load_skeleton(skeleton, self.cfg)
-        vf = decode_frames_at(video, d.positions, threads=self.decode_threads)
-        t_p = frame_index(np.asarray(d.positions), joints.shape[0])          # (K,)
-        images, j2d = [], []
-        for k, frame in enumerate(vf.frames):  # K <= 5 frames
-            box = projection_crop_box(points_bbox(color[t_p[k]]), vf.width, vf.height,
-                                      train=False, test_margin=d.test_margin)
-            images.append(crop_and_resize(frame, box, d.image_size))
-            j2d.append(points_to_crop(color[t_p[k]], box))
-        return {
-            "skeleton": torch.from_numpy(x)[None],
-            "image": _normalise(np.stack(images), d.mean, d.std)[None],
-            "joints2d": torch.from_numpy(np.stack(j2d))[None],
-            "displacement": torch.from_numpy(joint_displacement(joints, t_p))[None],
-        }
+        self.loader = SampleLoader(self.cfg, self.decode_threads)
+
+    def load(self, skeleton: str | Path, video: str | Path) -> dict:
+        """``mmff predict``'s loader on the pair, batched (batch 1)."""
+        return {k: v[None] for k, v in self.loader.load(skeleton, video).item.items()}
 
     def forward(self, batch: dict) -> torch.Tensor:
         with torch.inference_mode():
@@ -148,6 +105,13 @@ class BaselinePipeline:
     decode_threads: int = 1
     clip_frames: int = CLIP_FRAMES
     clip_size: int = CLIP_SIZE
+    skeleton_pipeline: object = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        from mmff.data.pipeline import build_pipeline
+
+        # MMFF's skeleton steps (the same pipeline without the RGB steps)
+        self.skeleton_pipeline = build_pipeline(self.cfg, "video", train=False, rgb=False)
 
     @classmethod
     def build(cls, variant: str = "full", decode_threads: int = 1, overrides: dict | None = None,
@@ -168,18 +132,20 @@ class BaselinePipeline:
         return [(i + 0.5) / n for i in range(n)]
 
     def load(self, skeleton: str | Path, video: str | Path) -> dict:
+        from mmff.data.pipeline import normalise_images
         from mmff.data.transforms import crop_and_resize, resized_crop_box
         from mmff.data.video import decode_frames_at
 
-        x, _, _ = load_skeleton(skeleton, self.cfg)
+        x = self.skeleton_pipeline({"skeleton_path": skeleton})["inputs"]["skeleton"]
         vf = decode_frames_at(video, self.clip_positions(), threads=self.decode_threads)
         # resize the short side to 256, centre 224 crop (8/7 ratio): one crop+resize per frame
         size = self.clip_size
         box = resized_crop_box(vf.width, vf.height, train=False, crop=size,
                                base=round(size * 256 / 224))
         frames = np.stack([crop_and_resize(f, box, size) for f in vf.frames])
-        clip = _normalise(frames, self.cfg.data.mean, self.cfg.data.std)       # (T, 3, S, S)
-        return {"skeleton": torch.from_numpy(x)[None], "clip": clip.permute(1, 0, 2, 3)[None]}
+        clip = torch.from_numpy(normalise_images(frames, self.cfg.data.mean,
+                                                 self.cfg.data.std))          # (T, 3, S, S)
+        return {"skeleton": x[None], "clip": clip.permute(1, 0, 2, 3)[None]}
 
     def forward(self, batch: dict) -> torch.Tensor:
         with torch.inference_mode():

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 __all__ = ["I3DSpec", "I3D_VARIANTS", "I3DBackbone", "I3DResNet50", "LateFusionBaseline",
-           "i3d_resnet50", "PUBLISHED"]
+           "PUBLISHED"]
 
 #: published figures the variants are checked against (tests/test_bench_i3d.py)
 PUBLISHED = {
@@ -151,10 +151,6 @@ class I3DResNet50(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.dropout(self.backbone(x)))
-
-
-def i3d_resnet50(num_classes: int = 60, variant: str = "full") -> I3DResNet50:
-    return I3DResNet50(num_classes=num_classes, variant=variant)
 
 
 class LateFusionBaseline(nn.Module):

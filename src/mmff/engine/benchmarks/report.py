@@ -114,6 +114,8 @@ def format_table(results: dict) -> str:
         out += ["", scaling_table(sc)]
     if notes:
         out += ["", "notes:"] + notes
+    if results.get("ntu_source"):
+        out += ["", f"NTU data: {results['ntu_source']['note']}"]
     return "\n".join(out)
 
 
@@ -164,6 +166,9 @@ def markdown_report(results: dict, plot_name: str | None = None) -> str:
     ]
     if results.get("note"):
         parts.append(f"Note: {results['note']}")
+    if results.get("ntu_source"):
+        parts[-1] = parts[-1].rstrip() + "  "          # Markdown line break
+        parts.append(f"NTU data: {results['ntu_source']['note']}")
     parts += [
         "",
         "## Summary",
