@@ -136,11 +136,15 @@ def test_bf16_mixed_trains_the_full_mmff_like_fp32(tmp_path):
     assert any(not torch.equal(s16[k], s0[k]) for k in s16 if s16[k].is_floating_point())
     top32 = _top1(m32, cfg, autocast=False)
     assert top32 >= 0.6, top32  # well above chance (1/3): the comparison means something
-    # "within noise": bf16's relative rounding (2^-8) only moves logits near a decision boundary;
-    # on 18 test samples we allow 2 of them to flip, both for the bf16-trained weights evaluated
-    # in fp32 and for bf16 inference of the same weights
-    for top in (_top1(m16, cfg, autocast=False), _top1(m16, cfg, autocast=True)):
-        assert abs(top - top32) <= 2 / 18 + 1e-9, (top, top32)
+    # the same weights in bf16 inference: only logits near a decision boundary can move
+    # (bf16 keeps 8 significant bits): at most 1 of the 18 test samples flips
+    top16 = _top1(m16, cfg, autocast=False)
+    assert abs(_top1(m32, cfg, autocast=True) - top32) <= 1 / 18 + 1e-9
+    assert abs(_top1(m16, cfg, autocast=True) - top16) <= 1 / 18 + 1e-9
+    # bf16-trained vs fp32-trained: two training trajectories of a tiny model, each top-1 a
+    # binomial estimate on 18 samples (sd sqrt(p(1-p)/18) ~ 0.11 at p = 2/3); "within noise" =
+    # within 2 sd of their difference, 2 * sqrt(2) * 0.11 ~ 0.31 -> 5 samples
+    assert abs(top16 - top32) <= 5 / 18 + 1e-9, (top16, top32)
 
 
 # --------------------------------------------------------------------------- loader / trainer keys
