@@ -11,8 +11,9 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   .venv/bin/pip install -q --disable-pip-version-check "torch==2.13.0"
 fi
 stamp=.venv/.mmff-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/pip install -q --disable-pip-version-check -e ".[test]"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/constraints.txt -nt "$stamp" ]; then
+  # -c: the exact versions the README's numbers were made with (same numbers on a fresh clone)
+  .venv/bin/pip install -q --disable-pip-version-check -c scripts/constraints.txt -e ".[test]"
   touch "$stamp"
 fi
 # Guard: the CUDA stack must never sneak in through a dependency.

@@ -125,8 +125,9 @@ def test_missing_list_default_is_the_official_file_beside_raw_or_a_warning(raw, 
     (used and said), else one warning line says where to get it (it is not redistributed)."""
     data = tmp_path / "nturgbd"
     (data / "raw").mkdir(parents=True)
-    for f in raw.iterdir():
-        (data / "raw" / f.name).symlink_to(f)
+    for f in raw.iterdir():   # as an NTU folder: without the custom classes.txt
+        if f.name != "classes.txt":
+            (data / "raw" / f.name).symlink_to(f)
     args = ["prepare", "ntu", "--raw", str(data / "raw"), "--workers", "1", "--no-progress"]
     assert main(args + ["--out", str(tmp_path / "o1")]) == 0
     err = capsys.readouterr().err.splitlines()
@@ -148,6 +149,12 @@ def test_missing_list_default_is_the_official_file_beside_raw_or_a_warning(raw, 
     other.write_text(f"{NO_VIDEO}\n")
     assert main(args + ["--out", str(tmp_path / "o3"), "--missing", str(other)]) == 0
     assert "using the official" not in capsys.readouterr().err
+    # a folder with its own classes.txt (SynthHOI, a custom NTU-format set): no list, no warning
+    official.unlink()
+    (data / "raw" / "classes.txt").write_text("".join(f"class {i}\n" for i in range(60)))
+    assert main(args + ["--out", str(tmp_path / "o4")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: no --missing" not in err and "using the official" not in err
     assert BAD_SKELETON not in _report(tmp_path / "o3")["missing_reasons"]
 
 

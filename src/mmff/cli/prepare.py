@@ -88,10 +88,14 @@ OFFICIAL_MISSING_LISTS = ("NTU_RGBD120_samples_with_missing_skeletons.txt",
 
 def default_missing_list(raw) -> tuple:
     """``(path or None, message)`` for ``--missing`` left out: the first official list (NTU-120
-    first) found in ``raw`` or its parent, else None and a warning saying where to get it."""
+    first) found in ``raw`` or its parent, else None and a warning saying where to get it.
+    A folder with its own ``classes.txt`` (SynthHOI, a custom NTU-format set) needs no list:
+    ``(None, None)``."""
     from pathlib import Path
 
     raw = Path(raw).resolve()
+    if (raw / "classes.txt").is_file():
+        return None, None
     for folder in (raw, raw.parent):
         for name in OFFICIAL_MISSING_LISTS:
             if (folder / name).is_file():
