@@ -68,11 +68,11 @@ def test_train_then_eval_from_the_command_line(prepared, tiny_yaml, tmp_path, ca
 
 def test_resume_is_exact_with_the_prepared_dataset(prepared, tiny_yaml, tmp_path):
     """Real augmentation (rotation/scale, projection crop) drawn per (seed, epoch, index)."""
-    from test_engine_train import CrashAt, _Crash
+    from test_engine_train import Crash, CrashAt
     cfg = load_config(tiny_yaml, {"model": {"kind": "rgb_only"}, "data": {"root": str(prepared), "batch_size": 4},
                                   "train": {"epochs": {1: 2}}})
     run_stages(cfg, tmp_path / "a", progress=False)
-    with pytest.raises(_Crash):
+    with pytest.raises(Crash):
         run_stages(cfg, tmp_path / "b", progress=False, callbacks=[CrashAt(4)])
     run_stages(cfg, tmp_path / "b", progress=False, resume=True)
     a = read_checkpoint(tmp_path / "a/stage1/rgb/model.pt")["state_dict"]

@@ -64,7 +64,7 @@ def test_stage2_without_stage1_is_a_clear_error(tmp_path):
         run_stages(tiny_cfg(), tmp_path, stages=(2,), dataset_factory=toy_factory, progress=False)
 
 
-class _Crash(RuntimeError):
+class Crash(RuntimeError):
     pass
 
 
@@ -76,7 +76,7 @@ class CrashAt(L.Callback):
 
     def on_train_batch_end(self, trainer, *args):
         if trainer.global_step >= self.n:
-            raise _Crash(f"killed at step {trainer.global_step}")
+            raise Crash(f"killed at step {trainer.global_step}")
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def uninterrupted(tmp_path_factory):
 @pytest.mark.parametrize("kill_at", [7, 11])
 def test_kill_and_resume_gives_the_same_weights(uninterrupted, tmp_path, kill_at):
     cfg, ref = uninterrupted
-    with pytest.raises(_Crash):
+    with pytest.raises(Crash):
         run_stages(cfg, tmp_path, dataset_factory=toy_factory, progress=False, callbacks=[CrashAt(kill_at)])
     assert not (tmp_path / "stage1/skeleton/metrics.json").exists()
     step = torch.load(tmp_path / "stage1/skeleton/last.ckpt", weights_only=True)["global_step"]

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from mmff.config import config_from_dict
-from mmff.models import MMFF, RGBOnly, SkeletonOnly, count_parameters, create_model
+from mmff.models import MMFF, RGBOnly, SkeletonOnly, attention_maps, count_parameters, create_model
 
 TINY = {"skeleton": {"width": 0.125, "rnn_hidden": 8, "rnn_layers": 1},
         "rgb": {"width": 0.0625, "middle_blocks": 0, "lstm_feature_dim": 8},
@@ -60,10 +60,12 @@ def test_stream_state_dicts_match_across_models():
     for a, b in ((mmff.skeleton_stream, skel.skeleton_stream), (mmff.rgb_stream, rgb.rgb_stream)):
         sa, sb = a.state_dict(), b.state_dict()
         assert {k: v.shape for k, v in sa.items()} == {k: v.shape for k, v in sb.items()}
-    # stage 2 loads stage-1 streams by prefix
-    sd = {k: v for k, v in skel.state_dict().items() if k.startswith("skeleton_stream.")}
-    missing, unexpected = mmff.load_state_dict(sd, strict=False)
-    assert not unexpected and not any(k.startswith("skeleton_stream.") for k in missing)
+    # stage 2 loads the stage-1 streams through the API
+    assert mmff.load_streams({"skeleton_stream": skel.skeleton_stream.state_dict()}) == ["skeleton_stream"]
+    assert all(torch.equal(v, skel.skeleton_stream.state_dict()[k])
+               for k, v in mmff.skeleton_stream.state_dict().items())
+    with pytest.raises(KeyError, match="no stream"):
+        skel.load_streams({"rgb_stream": rgb.rgb_stream.state_dict()})
     assert [type(m) for m in skel.stream_modules()] == [type(mmff.skeleton_stream)]
     b = batch_for(cfg)
     assert skel(b).shape == (2, 60) and rgb(b).shape == (2, 60)
@@ -78,8 +80,12 @@ def test_attention_switches():
                         "fusion": {"type": "lstm_late"}})
         model = create_model(cfg).eval()
         b = b or batch_for(cfg)
-        out = model.forward_features(b)["rgb"]
-        maps = set(model.rgb_stream.last_attention)
+        feats = model.forward_features(b)
+        out = feats["rgb"]
+        maps = set(attention_maps(feats))
+        logits, maps2 = model.forward_with_maps(b)
+        assert set(maps2) == maps and torch.equal(logits, model(b))
+        assert not any(k.startswith("last_") for k in vars(model.rgb_stream))  # no per-forward state
         assert maps == ({"M_1", "M_2"} if sa else set()) | ({"M_ske"} if ske else set())
         assert len(out["branches"]) == (2 * sa + ske or 1)
         assert (model.rgb_stream.self_attention is not None) == sa
@@ -114,9 +120,9 @@ def test_frames_separate_or_shared_backbones():
     assert count_parameters(shared) == count_parameters(one)
     for model in (three, shared):
         cfg = tiny_cfg(data={"positions": [0.3, 0.5, 0.7]})
-        out = model(batch_for(cfg))
+        out, maps = model.forward_with_maps(batch_for(cfg))
         assert out.shape == (2, 60)
-        assert model.rgb_stream.last_attention["M_ske"].shape[:2] == (2, 3)
+        assert maps["M_ske"].shape[:2] == (2, 3)
     with pytest.raises(ValueError, match=r"expected \(N, 3, 3, H, W\)"):
         three(batch_for(tiny_cfg()))
 
@@ -130,3 +136,26 @@ def test_rgb_stream_paper_shape_on_meta():
                                 "displacement": torch.zeros(1, 1, 2, 25)})
     assert tuple(out["F_in"].shape) == (1, 1, 2048, 10, 10)
     assert tuple(out["M_1"].shape) == (1, 1, 1, 10, 10)
+
+
+@pytest.mark.parametrize("kind,fusion,names", [
+    ("skeleton_only", "lstm_late", ["head"]), ("rgb_only", "lstm_late", ["head"]),
+    ("mmff", "cross_attention", ["fusion.fc2"]), ("mmff", "lstm_late", ["fusion.fc2"]),
+    ("mmff", "sum", ["fusion.fc"]), ("mmff", "decision", ["fusion.skeleton_head", "fusion.rgb_head"])])
+def test_classifier_interface(kind, fusion, names):
+    """timm-like ``get_classifier`` / ``reset_classifier`` on every model: the last layer(s) only."""
+    cfg = tiny_cfg({"kind": kind, "num_classes": 7, "fusion": {"type": fusion}})
+    model = create_model(cfg).eval()
+    b = batch_for(cfg)
+    clf = model.get_classifier()
+    layers = [clf] if len(names) == 1 else list(clf.values())
+    assert layers == [model.get_submodule(n) for n in names]
+    assert all(m.out_features == 7 for m in layers)
+    feats = model.forward_features(b)
+    assert torch.equal(model.forward_head(feats), model(b))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.reset_classifier(4)
+    assert model(b).shape == (2, 4)
+    after = model.state_dict()
+    changed = sorted({k.rsplit(".", 1)[0] for k in before if k not in after or after[k].shape != before[k].shape})
+    assert changed == sorted(names)

@@ -11,12 +11,13 @@ each test here goes red when its bug is put back (docs/design.md, "promise -> te
 from __future__ import annotations
 
 import pickle
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from mmff.engine.checkpoint import CheckpointError, save_checkpoint
-from mmff.engine.lightning import MMFFModule
+from mmff.engine.lightning import FreezeStreams, MMFFModule
 from mmff.engine.stages import run_stages
 from mmff.models import create_model
 from test_engine_support import CLASSES, ToyDataset, tiny_cfg, toy_factory
@@ -30,13 +31,20 @@ def _batch(cfg, n: int = 6) -> dict:
 # --------------------------------------------------------------------------- stage-2 freezing
 def test_stage2_train_mode_keeps_the_frozen_streams_in_eval_mode():
     """Lightning (and anyone) may call ``module.train()``: in stage 2 the streams stay in eval
-    mode, so their batch-norm statistics and dropout stay those of stage 1 (SPEC §3)."""
+    mode, so their batch-norm statistics and dropout stay those of stage 1 (SPEC §3). The
+    stage-2 module's :class:`FreezeStreams` callback freezes them before the optimizer is built
+    and puts them back in eval mode at every epoch start and before every training batch."""
     cfg = tiny_cfg(kind="mmff")  # light Xception (batch norms) + Bi-LSTM with dropout
     model = create_model(cfg)
     module = MMFFModule(model, cfg, stage=2)
-    module.eval()
-    module.train()
+    [cb] = [c for c in module.configure_callbacks() if isinstance(c, FreezeStreams)]
+    cb.setup(SimpleNamespace(strategy=None), module, "fit")  # Trainer.fit: before configure_optimizers
     streams = model.stream_modules()
+    assert not any(p.requires_grad for s in streams for p in s.parameters())
+    assert all(p.requires_grad for p in model.fusion.parameters())
+    module.eval()
+    module.train()  # anyone, between batches
+    cb.on_train_batch_start(None, module, None, 0)
     assert all(not m.training for s in streams for m in s.modules())
     assert model.fusion.training and module.training
     frozen = {k: v.clone() for k, v in model.state_dict().items()
@@ -45,12 +53,39 @@ def test_stage2_train_mode_keeps_the_frozen_streams_in_eval_mode():
     module(_batch(cfg))  # a training-mode forward
     after = model.state_dict()
     assert [k for k, v in frozen.items() if not torch.equal(v, after[k])] == []
+    module.train()
+    cb.on_train_epoch_start(SimpleNamespace(optimizers=[None], current_epoch=1), module)
+    assert all(not m.training for s in streams for m in s.modules())
     # stages 1 and 3 train everything
     for stage in (1, 3):
         m3 = MMFFModule(create_model(cfg), cfg, stage=stage)
+        assert m3.configure_callbacks() == []
         m3.eval()
         m3.train()
         assert all(m.training for m in m3.modules())
+
+
+def test_stage2_fit_keeps_batch_norm_statistics(tmp_path):
+    """Through a real ``Trainer.fit`` (with a validation loop and a ``module.train()`` call at
+    every batch end): the stage-2 streams' weights and batch-norm statistics do not move."""
+    import lightning as L
+
+    class Toggle(L.Callback):
+        def on_train_batch_end(self, trainer, pl_module, *args):
+            pl_module.train()
+
+    cfg = tiny_cfg(kind="mmff")
+    model = create_model(cfg)
+    before = {k: v.clone() for k, v in model.state_dict().items()
+              if k.startswith(("skeleton_stream.", "rgb_stream."))}
+    ds = ToyDataset(cfg, "train", True)
+    loader = torch.utils.data.DataLoader(torch.utils.data.Subset(ds, range(8)), batch_size=4)
+    trainer = L.Trainer(max_epochs=2, accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, callbacks=[Toggle()],
+                        default_root_dir=tmp_path, num_sanity_val_steps=0)
+    trainer.fit(MMFFModule(model, cfg, stage=2), loader, loader)
+    after = model.state_dict()
+    assert [k for k, v in before.items() if not torch.equal(v, after[k])] == []
 
 
 # --------------------------------------------------------------------------- malicious last.ckpt

@@ -184,7 +184,9 @@ def test_bilstm_multi_frame_checkpoint(tmp_path, pair):
     _topk_ok(res)
     assert s.frame_indices == [31, 51, 71] and tuple(s.item["skeleton"].shape) == (8, 150)
     assert tuple(s.item["image"].shape) == (3, 3, 48, 48)
-    assert set(pred.attention()) == {"M_1", "M_2", "M_ske"}
+    probs2, maps = pred.predict_with_maps({k: v[None] for k, v in s.item.items()})
+    assert set(maps) == {"M_1", "M_2", "M_ske"} and tuple(maps["M_ske"].shape) == (1, 3, 1, 2, 2)
+    assert torch.equal(probs2[0], probs)
     assert np.isclose(float(probs.sum()), 1.0, atol=1e-5)
     assert tiny_predict_cfg().num_frames == 1
 

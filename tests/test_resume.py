@@ -144,7 +144,7 @@ def test_a_checkpoint_at_an_epochs_last_batch_resumes_at_the_next_epoch(tmp_path
 
     from mmff.engine.stages import run_stages
     from test_engine_support import tiny_cfg, toy_factory
-    from test_engine_train import CrashAt, _Crash
+    from test_engine_train import Crash, CrashAt
 
     cfg = tiny_cfg(kind="skeleton_only", epochs=(3, 1, 1))  # 18 samples / batch 4: 5 steps per epoch
     cfg.data.num_workers = 2
@@ -154,7 +154,7 @@ def test_a_checkpoint_at_an_epochs_last_batch_resumes_at_the_next_epoch(tmp_path
     sdir = tmp_path / "b/stage1/skeleton"
     every5 = ModelCheckpoint(dirpath=sdir, filename="last", every_n_train_steps=5, save_top_k=-1,
                              enable_version_counter=False)
-    with pytest.raises(_Crash):
+    with pytest.raises(Crash):
         run_stages(cfg, tmp_path / "b", dataset_factory=toy_factory, progress=False, callbacks=[every5, CrashAt(6)])
     ck = torch.load(sdir / "last.ckpt", weights_only=True)
     assert ck["global_step"] == 5 and ck["loops"]["fit_loop"]["epoch_loop.batch_progress"]["is_last_batch"]

@@ -14,7 +14,7 @@ import torch
 from mmff.cli import main
 from mmff.data.ntu import NTU60_CLASSES
 from mmff.engine.evaluation import compute_metrics
-from mmff.engine.tables import TABLES, _collect
+from mmff.engine.tables import TABLES, collect_table
 from mmff.engine.visualize import frame_position_series
 from test_predict_support import make_checkpoint, prepare_real_pair
 
@@ -34,7 +34,7 @@ def _results(path, kind: str, boost: float, seed: int = 0):
 
 
 def _fig7_table(path, columns=(("xsub", "Cross-Subject"), ("xview", "Cross-View"))) -> dict:
-    """tablefig7.json as `mmff table fig7` builds it (tables._collect over the fig7 rows)."""
+    """tablefig7.json as `mmff table fig7` builds it (tables.collect_table over the fig7 rows)."""
     results = []
     for row in TABLES["fig7"].rows:
         p = row.set["data"]["positions"][0]
@@ -43,7 +43,7 @@ def _fig7_table(path, columns=(("xsub", "Cross-Subject"), ("xview", "Cross-View"
                 acc = 0.7 + 0.1 * (1 - 2 * abs(p - 0.5)) + 0.02 * seed + (0.05 if row.group == "ST-GCN" else 0)
                 results.append((types.SimpleNamespace(row=row, column=col, header=head, seed=seed),
                                 {"top1": acc}))
-    table = _collect(TABLES["fig7"], results)
+    table = collect_table(TABLES["fig7"], results)
     path.write_text(json.dumps(table))
     return table
 

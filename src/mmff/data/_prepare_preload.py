@@ -6,7 +6,7 @@ import av  # noqa: F401  (FFmpeg's libraries)
 import cv2
 
 import mmff.data.prepare  # noqa: F401  (transforms, video)
-from mmff.data.ntu import _warm_numba_reader
+from mmff.data.ntu import warm_numba_reader
 
 cv2.setNumThreads(1)  # one process per core
-_warm_numba_reader()
+warm_numba_reader()

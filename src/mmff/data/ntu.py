@@ -58,7 +58,7 @@ __all__ = [
     "split_subset", "split_subsets", "train_mask", "is_two_person", "BENCHMARKS",
     "NTU60_CLASSES", "NTU120_CLASSES", "NUM_JOINTS", "BODY_INFO_FIELDS", "JOINT_FIELDS",
     "NTU60_XSUB_TRAIN_SUBJECTS", "NTU120_XSUB_TRAIN_SUBJECTS", "NTU60_XVIEW_TRAIN_CAMERAS",
-    "KINECT_V2_DEPTH_INTRINSICS",
+    "KINECT_V2_DEPTH_INTRINSICS", "warm_numba_reader",
 ]
 
 PathLike = Union[str, os.PathLike]
@@ -477,7 +477,7 @@ def _numba_kernel():
 
 
 
-def _warm_numba_reader() -> bool:
+def warm_numba_reader() -> bool:
     """Import numba and load the compiled kernel now (one tiny in-memory file), so the first
     real file does not pay for it; used by ``mmff prepare``'s worker pool. False without numba."""
     try:

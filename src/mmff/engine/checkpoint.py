@@ -125,7 +125,8 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu",
 
 def load_stream_weights(model: nn.Module, source: str | Path | dict, streams: Iterable[str] = STREAMS,
                         strict: bool = True) -> list[str]:
-    """Copy ``<stream>.*`` weights from a checkpoint (path or ``mmff/1`` dict) into ``model``.
+    """Load the ``<stream>.*`` weights of a checkpoint (path or ``mmff/1`` dict) into the streams
+    of ``model`` (:meth:`mmff.models.mmff.StreamModel.load_streams`).
 
     Stage 2 starts an MMFF model from the stage-1 SkeletonOnly and RGBOnly checkpoints:
     the stream sub-modules have the same state-dict keys in all three models, and the
@@ -136,27 +137,28 @@ def load_stream_weights(model: nn.Module, source: str | Path | dict, streams: It
     src = read_checkpoint(source) if not isinstance(source, dict) else source
     name = str(source) if not isinstance(source, dict) else "checkpoint"
     sd = src["state_dict"]
-    target = model.state_dict()
-    copied = []
+    own = model.streams() if hasattr(model, "streams") else {}
+    parts = {}
     for stream in streams:
         prefix = stream + "."
-        part = {k: v for k, v in sd.items() if k.startswith(prefix)}
-        want = [k for k in target if k.startswith(prefix)]
-        if not part or not want:
+        # the file stores the stage-1 model's flat state dict: its stream's part, keys unprefixed
+        part = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
+        if not part or stream not in own:
             continue
-        missing = sorted(set(want) - set(part))
-        unexpected = sorted(set(part) - set(want))
+        target = own[stream].state_dict()
+        missing = sorted(set(target) - set(part))
+        unexpected = sorted(set(part) - set(target))
         if strict and (missing or unexpected):
             raise CheckpointError(
-                f"{name}: {stream} weights do not match the model (missing {missing[:3]}, "
-                f"unexpected {unexpected[:3]}; was it trained with another stream config?)")
-        for k in set(part) & set(want):
+                f"{name}: {stream} weights do not match the model (missing {[prefix + k for k in missing[:3]]}, "
+                f"unexpected {[prefix + k for k in unexpected[:3]]}; was it trained with another stream config?)")
+        for k in set(part) & set(target):
             if part[k].shape != target[k].shape:
-                raise CheckpointError(f"{name}: {k} has shape {tuple(part[k].shape)}, "
+                raise CheckpointError(f"{name}: {prefix}{k} has shape {tuple(part[k].shape)}, "
                                       f"model expects {tuple(target[k].shape)}")
-        model.load_state_dict({k: part[k] for k in set(part) & set(want)}, strict=False)
-        copied.append(stream)
-    return copied
+        parts[stream] = {k: part[k] for k in set(part) & set(target)}
+    # through the model's API (each stream module loads its own state dict; classifiers dropped)
+    return model.load_streams(parts, strict=strict) if parts else []
 
 
 def load_decision_heads(model: nn.Module, skeleton_source: str | Path | dict,

@@ -27,8 +27,7 @@ from torch import nn
 from mmff.config import Config
 from mmff.engine.checkpoint import (load_decision_heads, load_stream_weights, read_checkpoint,
                                     save_checkpoint)
-from mmff.engine.lightning import (EpochSeededDataset, ShardSampler, build_loader, configure_threads,
-                                   split_info)
+from mmff.engine.lightning import MMFFDataModule, configure_threads, split_info
 
 __all__ = ["stream_scores", "choose_decision_weight", "run_decision_stage"]
 
@@ -78,7 +77,6 @@ def run_decision_stage(cfg: Config, sdir: Path, skeleton_src: Path, rgb_src: Pat
     ``"decision_weight_source"`` = ``"val"`` or ``"config"``, the grid when searched)."""
     from lightning.pytorch.utilities import rank_zero_only
 
-    from mmff.engine.lightning import _default_dataset_factory
     from mmff.engine.stages import write_json
 
     t0 = time.time()
@@ -105,10 +103,9 @@ def run_decision_stage(cfg: Config, sdir: Path, skeleton_src: Path, rgb_src: Pat
         if getattr(scfg.data, "val", "none") == "none":
             raise ValueError("model.fusion.decision_weight: 'val' chooses w on the validation split, "
                              "but data.val is none; set data.val or give a number in [0, 1]")
-        factory = dataset_factory or _default_dataset_factory
-        ds = factory(scfg, "val", False)
-        val_split, val_samples = split_info(ds, "val")
-        loader = build_loader(EpochSeededDataset(ds, int(scfg.train.seed)), scfg, ShardSampler(len(ds)))
+        dm = MMFFDataModule(scfg, dataset_factory, eval_subset="val")
+        val_split, val_samples = split_info(dm.eval_dataset, "val")
+        loader = dm.predict_dataloader()
         use_cuda = torch.cuda.is_available() and (accelerator or scfg.train.accelerator) in ("auto", "gpu", "cuda")
         p_s, p_r, y = stream_scores(model, loader, "cuda" if use_cuda else "cpu")
         model.cpu()

@@ -1,7 +1,8 @@
 """Evaluation: top-1/top-5, per-class accuracy, confusion matrix, figures (paper Fig. 8, 9).
 
 ``evaluate(...)`` runs Lightning's predict loop (progress bar, device, precision) over
-``build_dataset(cfg, split, train=False)`` and writes ``results.json``,
+``build_dataset(cfg, split, train=False)`` - the loader is the :class:`MMFFDataModule`'s
+``predict_dataloader``, as for training - and writes ``results.json``,
 ``confusion.png`` and ``per_class.png`` when given an output folder.
 """
 from __future__ import annotations
@@ -18,10 +19,9 @@ from torch import nn
 
 from mmff.config import Config
 from mmff.engine.checkpoint import CheckpointError, load_checkpoint, safe_torch_load
-from mmff.engine.lightning import (DatasetFactory, EpochSeededDataset, MMFFModule, ShardSampler,
-                                   _default_dataset_factory, build_loader, configure_threads, split_info,
+from mmff.engine.lightning import (DatasetFactory, MMFFDataModule, MMFFModule, configure_threads, split_info,
                                    strip_module_prefix)
-from mmff.engine.stages import final_model_path, write_json
+from mmff.engine.stages import final_model_path, quiet_lightning, write_json
 
 __all__ = ["compute_metrics", "predict", "evaluate", "load_for_eval", "mean_std", "summarize_folds"]
 
@@ -90,17 +90,17 @@ def load_for_eval(checkpoint: str | Path, cfg: Optional[Config] = None, model_fa
 
 def predict(model: nn.Module, cfg: Config, dataset, progress: bool = True,
             accelerator: Optional[str] = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits and labels over ``dataset`` in index order (Lightning predict loop)."""
-    from mmff.engine.stages import _quiet_lightning
-    _quiet_lightning()
+    """Logits and labels over ``dataset`` in index order (Lightning predict loop).
+
+    ``dataset``: a built split, or an :class:`MMFFDataModule` whose ``eval_subset`` is read."""
+    quiet_lightning()
     configure_threads(cfg)
     module = MMFFModule(model, cfg, stage=3, num_classes=cfg.model.num_classes)
-    ds = EpochSeededDataset(dataset, int(cfg.train.seed))
-    loader = build_loader(ds, cfg, ShardSampler(len(ds)))
+    dm = dataset if isinstance(dataset, MMFFDataModule) else MMFFDataModule.for_dataset(cfg, dataset)
     trainer = L.Trainer(accelerator=accelerator or cfg.train.accelerator, devices=1, precision=cfg.train.precision,
                         logger=False, enable_progress_bar=progress, enable_model_summary=False,
                         enable_checkpointing=False, use_distributed_sampler=False)
-    outs = trainer.predict(module, dataloaders=loader)
+    outs = trainer.predict(module, datamodule=dm)
     logits = torch.cat([o["logits"] for o in outs])
     labels = torch.cat([o["label"] for o in outs])
     return logits, labels
@@ -115,13 +115,14 @@ def evaluate(checkpoint: str | Path, cfg: Optional[Config] = None, split: str = 
     with ``out`` write results.json + the two PNGs. ``results.json`` names the split it read
     (``split_description``)."""
     model, cfg, classes = load_for_eval(checkpoint, cfg, model_factory)
-    dataset = (dataset_factory or _default_dataset_factory)(cfg, split, False)
+    dm = MMFFDataModule(cfg, dataset_factory, eval_subset=split)
+    dataset = dm.eval_dataset
     ds_classes = list(getattr(dataset, "classes", None) or [])
     classes = classes or ds_classes or [str(i) for i in range(cfg.model.num_classes)]
     if ds_classes and ds_classes != classes:
         raise ValueError(f"{checkpoint}: the checkpoint's classes differ from the dataset's "
                          f"({len(classes)} vs {len(ds_classes)} classes, first {classes[:2]} vs {ds_classes[:2]})")
-    logits, labels = predict(model, cfg, dataset, progress, accelerator)
+    logits, labels = predict(model, cfg, dm, progress, accelerator)
     res = compute_metrics(logits, labels, classes)
     res.update(checkpoint=str(checkpoint), split=split, dataset=cfg.data.dataset, benchmark=cfg.data.split,
                fold=cfg.data.fold, model_kind=cfg.model.kind,

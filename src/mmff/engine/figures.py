@@ -13,10 +13,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from mmff.atomic import atomic_path
 
-__all__ = ["plot_confusion", "plot_per_class", "plot_loss_curves", "plot_frame_position", "read_csv_log"]
+__all__ = ["plot_confusion", "plot_per_class", "plot_loss_curves", "plot_frame_position", "read_csv_log",
+           "save_figure"]
 
 
-def _save(fig, path: str | Path) -> Path:
+def save_figure(fig, path: str | Path) -> Path:
+    """Write ``fig`` to ``path`` as a PNG (atomic, 120 dpi) and close it."""
     try:
         with atomic_path(path, suffix=".png") as tmp:
             fig.savefig(tmp, dpi=120, bbox_inches="tight")
@@ -51,7 +53,7 @@ def plot_confusion(cm, classes: Sequence[str], path: str | Path, title: str = "C
             v = cm[i, j]
             ax.text(j, i, f"{v:.2f}" if normalize else f"{int(v)}", ha="center", va="center", fontsize=7,
                     color="white" if v > 0.5 * (cm.max() or 1) else "black")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_per_class(acc, classes: Sequence[str], path: str | Path, baseline=None,
@@ -72,7 +74,7 @@ def plot_per_class(acc, classes: Sequence[str], path: str | Path, baseline=None,
     ax.set_ylabel("accuracy (%)")
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def read_csv_log(log_dir: str | Path) -> dict[str, list[tuple[int, float]]]:
@@ -120,7 +122,7 @@ def plot_loss_curves(csv_dirs: Sequence[str | Path], path: str | Path, labels: O
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_frame_position(positions: Sequence[float], series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
@@ -137,4 +139,4 @@ def plot_frame_position(positions: Sequence[float], series: Mapping[str, tuple[S
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -34,7 +34,7 @@ import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.callbacks import Checkpoint
+from lightning.pytorch.callbacks import BaseFinetuning, Checkpoint
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 from torchmetrics.classification import MulticlassAccuracy
@@ -43,8 +43,9 @@ from mmff.config import Config
 
 __all__ = [
     "MMFFModule", "MMFFDataModule", "ResumableSampler", "ShardSampler", "EpochSeededDataset",
-    "ResumableDataLoader", "sample_seed", "freeze_streams", "collect_rng_states", "set_rng_states",
+    "ResumableDataLoader", "sample_seed", "FreezeStreams", "collect_rng_states", "set_rng_states",
     "build_loader", "StepCheckpoint", "has_validation", "split_info", "configure_threads",
+    "default_dataset_factory",
 ]
 
 DatasetFactory = Callable[[Config, str, bool], Dataset]
@@ -219,11 +220,17 @@ class ResumableDataLoader(DataLoader):
 
 
 def build_loader(dataset: Dataset, cfg: Config, sampler: Sampler, loader_cls=DataLoader,
-                 batch_size: Optional[int] = None, **kwargs) -> DataLoader:
+                 batch_size: Optional[int] = None, num_workers: Optional[int] = None,
+                 pin_memory: Optional[bool] = None, **kwargs) -> DataLoader:
     """DataLoader with the config's workers (``data.num_workers``, ``data.persistent_workers``,
-    ``train.prefetch_factor``) and ``data.pin_memory`` (null: pinned only when CUDA is used)."""
-    workers = int(cfg.data.num_workers)
-    pin = cfg.data.pin_memory
+    ``train.prefetch_factor``) and ``data.pin_memory`` (null: pinned only when CUDA is used).
+
+    The one place every mmff loader is made (through :class:`MMFFDataModule`): ``batch_size``,
+    ``num_workers`` and ``pin_memory`` replace the config's values when given (``mmff predict``'s
+    ``--batch-size``/``--workers``); other keywords (``collate_fn``) go to ``loader_cls``.
+    Workers run torch with one thread (PyTorch's worker loop sets it)."""
+    workers = int(cfg.data.num_workers if num_workers is None else num_workers)
+    pin = cfg.data.pin_memory if pin_memory is None else pin_memory
     if pin is None:
         pin = torch.cuda.is_available() and cfg.train.accelerator in ("auto", "gpu", "cuda")
     extra: dict[str, Any] = {}
@@ -237,7 +244,8 @@ def build_loader(dataset: Dataset, cfg: Config, sampler: Sampler, loader_cls=Dat
                       generator=torch.Generator().manual_seed(int(cfg.train.seed)), **extra, **kwargs)
 
 
-def _default_dataset_factory(cfg: Config, subset: str, train: bool) -> Dataset:
+def default_dataset_factory(cfg: Config, subset: str, train: bool) -> Dataset:
+    """``build_dataset(cfg, subset, train)``: the prepared dataset of ``data.root``."""
     from mmff.data.datasets import build_dataset  # lazy: data layer is heavy to import
     return build_dataset(cfg, subset, train)
 
@@ -272,21 +280,33 @@ def configure_threads(cfg: Config) -> None:
 
 
 class MMFFDataModule(L.LightningDataModule):
-    """Train / validation loaders over ``build_dataset(cfg, subset, train)``.
+    """Every mmff loader: train / validation loaders over ``build_dataset(cfg, subset, train)``
+    for training, the predict loader over ``eval_subset`` for evaluation (``mmff eval``, the
+    demo, ``mmff table``, the decision-fusion weight search, and ``mmff predict``'s folder mode
+    over raw pairs via :meth:`for_dataset`) - workers, pinning, seeding and collation all
+    through :func:`build_loader`.
 
     The validation loader reads ``val_subset`` ("val": held out of the training samples by
-    ``data.val``, never the test split), and only when :func:`has_validation`."""
+    ``data.val``, never the test split), and only when :func:`has_validation`. The predict
+    loader reads ``eval_subset`` ("test", "val", "train" or "all") with the test-time
+    transforms, in index order."""
 
     def __init__(self, cfg: Config, dataset_factory: Optional[DatasetFactory] = None,
-                 train_subset: str = "train", val_subset: str = "val") -> None:
+                 train_subset: str = "train", val_subset: str = "val", eval_subset: str = "test") -> None:
         super().__init__()
         if val_subset == "test":
             raise ValueError("MMFFDataModule: training never validates on the test split")
         self.cfg = cfg
-        self.dataset_factory = dataset_factory or _default_dataset_factory
-        self.train_subset, self.val_subset = train_subset, val_subset
+        self.dataset_factory = dataset_factory or default_dataset_factory
+        self.train_subset, self.val_subset, self.eval_subset = train_subset, val_subset, eval_subset
         self.train_set: Optional[Dataset] = None
         self.val_set: Optional[Dataset] = None
+        self.eval_set: Optional[Dataset] = None
+
+    @classmethod
+    def for_dataset(cls, cfg: Config, dataset: Dataset, subset: str = "test") -> "MMFFDataModule":
+        """A DataModule whose predict loader reads ``dataset`` (already built)."""
+        return cls(cfg, lambda c, s, t: dataset, eval_subset=subset)
 
     @property
     def classes(self) -> list[str]:
@@ -299,7 +319,17 @@ class MMFFDataModule(L.LightningDataModule):
         self.setup("fit")
         return split_info(self.val_set, self.val_subset)
 
+    @property
+    def eval_dataset(self) -> Dataset:
+        """The ``eval_subset`` split with the test-time transforms (built once)."""
+        self.setup("predict")
+        return self.eval_set  # type: ignore[return-value]
+
     def setup(self, stage: str = "fit") -> None:
+        if stage in ("predict", "test"):
+            if self.eval_set is None:
+                self.eval_set = self.dataset_factory(self.cfg, self.eval_subset, False)
+            return
         if self.train_set is None:
             self.train_set = self.dataset_factory(self.cfg, self.train_subset, True)
             if has_validation(self.cfg):
@@ -325,12 +355,23 @@ class MMFFDataModule(L.LightningDataModule):
 
         return build_loader(ds, self.cfg, sampler, ResumableDataLoader, progress=progress)
 
+    def ordered_loader(self, dataset: Dataset, **overrides: Any) -> DataLoader:
+        """``dataset`` in index order, sharded over the trainer's ranks, each item drawn with
+        RNGs seeded by ``(train.seed, 0, index)`` (:class:`EpochSeededDataset`); ``overrides``
+        go to :func:`build_loader` (``batch_size``, ``num_workers``, ``collate_fn``, ...)."""
+        world, rank = self._world()
+        ds = EpochSeededDataset(dataset, int(self.cfg.train.seed))
+        return build_loader(ds, self.cfg, ShardSampler(len(ds), world, rank), **overrides)
+
     def val_dataloader(self):
         if self.val_set is None:
             return []
-        world, rank = self._world()
-        ds = EpochSeededDataset(self.val_set, int(self.cfg.train.seed))
-        return build_loader(ds, self.cfg, ShardSampler(len(ds), world, rank))
+        return self.ordered_loader(self.val_set)
+
+    def predict_dataloader(self, **overrides: Any) -> DataLoader:
+        """The ``eval_subset`` loader (:meth:`ordered_loader`); ``mmff predict``'s folder mode
+        passes its ``--batch-size``/``--workers`` and a ``collate_fn`` that sets bad pairs aside."""
+        return self.ordered_loader(self.eval_dataset, **overrides)
 
 
 # --------------------------------------------------------------------------- checkpoint
@@ -368,19 +409,48 @@ class StepCheckpoint(Checkpoint):
 
 
 # --------------------------------------------------------------------------- module
-def freeze_streams(model: nn.Module) -> list[nn.Module]:
-    """Stage 2 (SPEC §3): the two streams are frozen (no gradients, batch-norm statistics kept)."""
-    streams = list(model.stream_modules()) if hasattr(model, "stream_modules") else []
-    for m in streams:
-        m.requires_grad_(False)
-        m.eval()
-    return streams
+class FreezeStreams(BaseFinetuning):
+    """Stage 2 (SPEC §3): "the two streams are frozen" while the fusion is trained.
+
+    ``freeze_before_training`` (Lightning's ``setup``, before the optimizer is built) turns the
+    gradients of ``model.stream_modules()`` off and puts them in eval mode, so their batch-norm
+    statistics and dropout stay those of stage 1. Nothing is unfrozen later: ``finetune_function``
+    (every epoch start) and every training batch put the streams back in eval mode, whatever
+    switched modes in between (``module.train()``, a validation loop). BatchNorm layers are not
+    touched otherwise (``BaseFinetuning.freeze`` would turn ``track_running_stats`` off, which
+    makes eval-mode batch norm use batch statistics), and no optimizer param-group state is
+    kept in checkpoints (there is none to restore)."""
+
+    @staticmethod
+    def streams(pl_module: L.LightningModule) -> list[nn.Module]:
+        model = getattr(pl_module, "model", pl_module)
+        return list(model.stream_modules()) if hasattr(model, "stream_modules") else []
+
+    def freeze_before_training(self, pl_module: L.LightningModule) -> None:
+        for m in self.streams(pl_module):
+            m.requires_grad_(False)
+            m.eval()
+
+    def keep_eval(self, pl_module: L.LightningModule) -> None:
+        for m in self.streams(pl_module):
+            m.eval()
+
+    def finetune_function(self, pl_module: L.LightningModule, epoch: int, optimizer) -> None:
+        self.keep_eval(pl_module)  # the streams stay frozen for the whole stage
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        for optimizer in trainer.optimizers:  # no param groups added: nothing stored (see class doc)
+            self.finetune_function(pl_module, trainer.current_epoch, optimizer)
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        self.keep_eval(pl_module)
 
 
 class MMFFModule(L.LightningModule):
     """Cross-entropy training of any mmff model for one stage.
 
-    ``stage`` 2 freezes ``model.stream_modules()``; the learning rate is
+    ``stage`` 2 freezes ``model.stream_modules()`` (the :class:`FreezeStreams` callback it
+    configures); the learning rate is
     ``cfg.train.stage_lr.get(stage, cfg.train.lr)``, decayed by ``lr_gamma`` every
     ``lr_step`` epochs (StepLR; SPEC §3: Adam, 1e-4, x0.1 every 10 epochs).
     """
@@ -390,17 +460,12 @@ class MMFFModule(L.LightningModule):
         self.model = model
         self.cfg = cfg
         self.stage = int(stage)
-        self._frozen = freeze_streams(model) if self.stage == 2 else []
         c = int(num_classes or cfg.model.num_classes)
         self.val_top1 = MulticlassAccuracy(num_classes=c, top_k=1, average="micro")
         self.val_top5 = MulticlassAccuracy(num_classes=c, top_k=min(5, c), average="micro")
 
-    # keep frozen streams in eval mode whatever Lightning switches (batch-norm stats, dropout)
-    def train(self, mode: bool = True):
-        super().train(mode)
-        for m in self._frozen:
-            m.eval()
-        return self
+    def configure_callbacks(self) -> list[L.Callback]:
+        return [FreezeStreams()] if self.stage == 2 else []
 
     def forward(self, batch: dict) -> torch.Tensor:
         return self.model(batch)

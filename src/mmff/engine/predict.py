@@ -10,8 +10,10 @@ resize, normalise. ``mmff bench``'s end-to-end timing runs this same loader.
 
 :class:`Predictor` holds the model; :meth:`Predictor.load` turns one pair of files into an item
 (+ what the heat-map figure needs), :meth:`Predictor.predict` runs a batch. Folder mode
-(:func:`predict_folder`) streams many pairs through a ``DataLoader`` (worker processes read and
-decode while the model runs) and reports bad pairs without stopping (``strict`` stops).
+(:func:`predict_folder`) streams many pairs through the ``DataLoader`` of
+:class:`mmff.engine.lightning.MMFFDataModule` (worker processes read and decode while the model
+runs; workers, seeding and pinning as for evaluation) and reports bad pairs without stopping
+(``strict`` stops).
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from mmff.atomic import atomic_write_text
 from mmff.data.ntu import NTUNameError, parse_name, sample_stem
@@ -135,17 +137,23 @@ class Predictor:
 
     # ------------------------------------------------------------------ model
     @torch.inference_mode()
-    def predict(self, batch: dict) -> torch.Tensor:
-        """Class probabilities (N, num_classes) for a batch of items (stacked)."""
+    def predict_with_maps(self, batch: dict) -> tuple[torch.Tensor, dict]:
+        """``(probs, maps)`` for a batch of items (stacked): the class probabilities
+        (N, num_classes) and the attention maps of that forward (M_1, M_2, M_ske: (N, K, 1, H, W);
+        empty for skeleton-only models)."""
         batch = {k: v.to(self.device) for k, v in batch.items()
                  if k in ("skeleton", "image", "joints2d", "displacement")}
-        return torch.softmax(self.model(batch).float(), dim=1).cpu()
+        logits, maps = self.model.forward_with_maps(batch)
+        return torch.softmax(logits.float(), dim=1).cpu(), {k: v.cpu() for k, v in maps.items()}
 
-    def attention(self) -> dict:
-        """The RGB stream's attention maps of the last forward (M_1, M_2, M_ske: (N, K, 1, H, W)),
-        empty for skeleton-only models."""
-        rgb = getattr(self.model, "rgb_stream", None)
-        return {k: v.cpu() for k, v in getattr(rgb, "last_attention", {}).items()}
+    def predict(self, batch: dict) -> torch.Tensor:
+        """Class probabilities (N, num_classes) for a batch of items (stacked)."""
+        return self.predict_with_maps(batch)[0]
+
+    def attention(self, batch: dict) -> dict:
+        """The RGB stream's attention maps for a batch of items (M_1, M_2, M_ske:
+        (N, K, 1, H, W)), empty for skeleton-only models."""
+        return self.predict_with_maps(batch)[1]
 
     def predict_one(self, skeleton, video=None, topk: int = 5) -> tuple:
         """``(result, sample, probs)`` for one pair: ``result = {"topk": [...], "seconds": s,
@@ -165,13 +173,14 @@ class Predictor:
 
 
 def write_heatmap(predictor: Predictor, sample: RawSample, probs: torch.Tensor, path) -> Path:
-    """Fig. 10-11 panels for one predicted pair (call right after :meth:`Predictor.predict` on
-    it): crop + projected skeleton + skeleton-attention square, M_1, M_2, M_ske overlays."""
+    """Fig. 10-11 panels for one predicted pair (``probs`` from :meth:`Predictor.predict_one`):
+    crop + projected skeleton + skeleton-attention square, M_1, M_2, M_ske overlays."""
     from mmff.engine.visualize import attention_panels, plot_attention
 
     if sample.crops is None:
         raise PredictError("--heatmap: a skeleton-only model has no image or attention maps")
-    att = {k: v[0] for k, v in predictor.attention().items()}
+    maps = predictor.attention({key: val[None] for key, val in sample.item.items()})
+    att = {k: v[0] for k, v in maps.items()}
     cfg = predictor.cfg
     top = int(probs.argmax())
     rows = []
@@ -241,10 +250,6 @@ def _collate(samples):
     return [n for n, _ in ok], batch, bad
 
 
-def _worker_init(_):
-    torch.set_num_threads(1)
-
-
 def _true_label(name: str, num_classes: int) -> Optional[int]:
     try:
         a = parse_name(name).label
@@ -274,9 +279,12 @@ def predict_folder(predictor: Predictor, skeleton_dir, video_dir=None, topk: int
 
     for file, msg in errors:
         fail(file, msg)
-    loader = DataLoader(_PairDataset(predictor.loader, pairs), batch_size=max(1, batch_size),
-                        num_workers=workers, collate_fn=_collate, worker_init_fn=_worker_init,
-                        prefetch_factor=2 if workers else None, persistent_workers=False)
+    from mmff.engine.lightning import MMFFDataModule
+
+    dm = MMFFDataModule.for_dataset(predictor.cfg, _PairDataset(predictor.loader, pairs), "raw pairs")
+    # pinned only for a CUDA model; DataLoader workers run torch with one thread
+    loader = dm.predict_dataloader(batch_size=max(1, batch_size), num_workers=workers, collate_fn=_collate,
+                                   pin_memory=predictor.device.type == "cuda")
     rows = []
     by_name = {n: s for n, s, _ in pairs}
     with tqdm(total=len(pairs), desc="predict", unit="sample", disable=not progress) as bar:

@@ -37,7 +37,7 @@ from mmff.engine.lightning import (DatasetFactory, MMFFDataModule, MMFFModule, S
                                    configure_threads, has_validation)
 
 __all__ = ["run_stages", "stage_plan", "stage_config", "write_json", "read_json", "final_model_path",
-           "build_trainer", "stage1_key", "StageError"]
+           "build_trainer", "stage1_key", "StageError", "quiet_lightning"]
 
 ModelFactory = Callable[[Config], nn.Module]
 
@@ -128,7 +128,7 @@ def stage1_key(cfg: Config, part: str) -> str:
 
 
 # --------------------------------------------------------------------------- trainer
-def _quiet_lightning() -> None:
+def quiet_lightning() -> None:
     """Drop Lightning's chatter that says nothing about this run (tips, expected states)."""
     import logging
     import warnings
@@ -151,7 +151,7 @@ def build_trainer(cfg: Config, out: Path, max_epochs: int, devices: int | str = 
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
     from mmff.engine.syncbn import CPUSyncBatchNormPlugin, uses_cpu
 
-    _quiet_lightning()
+    quiet_lightning()
     t = cfg.train
     n_dev = devices if isinstance(devices, int) else 1
     on_cpu = uses_cpu(accelerator or t.accelerator)

@@ -31,7 +31,7 @@ from typing import Any, Callable, Optional, Sequence
 from mmff.config import Config, ConfigError, merge_dicts, config_to_dict, load_config
 
 __all__ = ["TABLES", "SWITCHES", "TableSpec", "Row", "Run", "plan_table", "run_table", "format_table",
-           "detect_dataset", "FIG7_POSITIONS"]
+           "detect_dataset", "FIG7_POSITIONS", "collect_table"]
 
 #: the keys a paper row changes (Tables 4-7, Fig. 7; SPEC §2.4)
 SWITCHES = (
@@ -298,7 +298,7 @@ def run_table(table: str, data: Optional[str | Path] = None, out: str | Path = "
         results, failed = _run_parallel(runs, stage1, jobs, progress, dataset_factory, model_factory, table)
     for f in failed:
         echo(f"FAILED {f['run']}: {f['error']}")
-    table_out = _collect(TABLES[table], [(runs[i], results[i]) for i in sorted(results)])
+    table_out = collect_table(TABLES[table], [(runs[i], results[i]) for i in sorted(results)])
     table_out["fusion_beats_single_streams"] = _fusion_check(table_out)
     table_out["failed"] = failed
     if TABLES[table].complexity:
@@ -355,7 +355,9 @@ def _run_parallel(runs: list[Run], stage1: Path, jobs: int, progress: bool, data
     return results, failed
 
 
-def _collect(spec: TableSpec, results: list) -> dict:
+def collect_table(spec: TableSpec, results: list) -> dict:
+    """The table of ``spec`` from ``(run, results.json)`` pairs: mean ± std over folds per row
+    and column (the rows and columns of the paper table; ``mmff table`` writes it)."""
     from mmff.engine.evaluation import mean_std
     rows: dict[tuple, dict] = {}
     columns: dict[str, str] = {}

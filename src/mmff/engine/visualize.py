@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from mmff.engine.figures import _save, plot_confusion, plot_frame_position, plot_per_class  # noqa: E402
+from mmff.engine.figures import plot_confusion, plot_frame_position, plot_per_class, save_figure  # noqa: E402
 
 __all__ = ["read_json", "confusion_figure", "per_class_figure", "frame_position_series",
            "frame_position_figure", "plot_attention", "attention_panels", "attention_figure",
@@ -133,8 +133,8 @@ def denormalise(image: torch.Tensor, mean: Sequence[float], std: Sequence[float]
 
 def attention_panels(item: dict, attention: dict) -> list[dict]:
     """Per frame k of one sample: ``{"j2d" (M, V, 2) in [0, 1], "centre" (x, y) of j_max or
-    None, "maps": {name: (H, W)}}`` from an item and the RGB stream's ``last_attention``
-    (already indexed to this sample: (K, 1, H, W))."""
+    None, "maps": {name: (H, W)}}`` from an item and the attention maps of its forward
+    (``model.forward_with_maps``, already indexed to this sample: (K, 1, H, W))."""
     from mmff.models.attention import select_attention_joint
 
     j2d = item["joints2d"].float()                    # (K, M, V, 2)
@@ -213,7 +213,7 @@ def plot_attention(rows: list[dict], out, square: float = 1 / 3, bones=None,
                      label="attention (0..1)")
     if title:
         fig.suptitle(title, fontsize=10)
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def attention_figure(checkpoint, data, out, num: int = 4, subset: str = "test",
@@ -239,8 +239,9 @@ def attention_figure(checkpoint, data, out, num: int = 4, subset: str = "test",
         item = ds[int(i)]
         batch = {k: v[None].to(device) for k, v in item.items() if k not in ("label", "index")}
         with torch.inference_mode():
-            prob = torch.softmax(model(batch).float(), 1)[0].cpu()
-        att = {k: v[0].cpu() for k, v in model.rgb_stream.last_attention.items()}
+            logits, maps = model.forward_with_maps(batch)
+            prob = torch.softmax(logits.float(), 1)[0].cpu()
+        att = {k: v[0].cpu() for k, v in maps.items()}
         pred = int(prob.argmax())
         true = int(item["label"])
         images = denormalise(item["image"], cfg.data.mean, cfg.data.std)

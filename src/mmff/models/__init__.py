@@ -14,7 +14,7 @@ from ..config import Config, ConfigError
 from .attention import SelfAttention, select_attention_joint, skeleton_attention_mask
 from .fusion import CrossAttentionFusion, DecisionFusion, LSTMLateFusion, SumFusion, skeleton_vector
 from .graph import LAYOUTS, Graph, num_joints
-from .mmff import MMFF, RGBOnly, SkeletonOnly, build_fusion
+from .mmff import MMFF, RGBOnly, SkeletonOnly, StreamModel, attention_maps, build_fusion
 from .rnn import StackedRNN
 from .stgcn import STGCN
 from .streams import RGBStream, build_image_backbone, build_skeleton_stream, rgb_positions, rgb_vector
@@ -22,7 +22,8 @@ from .xception import (PretrainedLoadError, Xception, imagenet_state_dict, load_
                        read_state_dict, resolve_pretrained)
 
 __all__ = [
-    "create_model", "register_model", "MODELS", "MMFF", "RGBOnly", "SkeletonOnly", "STGCN",
+    "create_model", "register_model", "MODELS", "MMFF", "RGBOnly", "SkeletonOnly", "StreamModel",
+    "attention_maps", "STGCN",
     "StackedRNN", "Xception", "RGBStream", "SelfAttention", "skeleton_attention_mask",
     "select_attention_joint", "CrossAttentionFusion", "LSTMLateFusion", "DecisionFusion",
     "SumFusion", "skeleton_vector", "Graph", "LAYOUTS", "num_joints", "build_fusion", "build_skeleton_stream",

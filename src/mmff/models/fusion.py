@@ -42,6 +42,9 @@ class CrossAttentionFusion(nn.Module):
     Then 1x1 conv + ReLU, GAP, FC + ReLU, FC -> classes. ``last_relation`` keeps M_rel.
     """
 
+    #: the last linear layer(s) (``MMFF.get_classifier`` / ``reset_classifier``)
+    classifier_names = ("fc2",)
+
     def __init__(self, skeleton_channels: int, rgb_channels: int, num_classes: int,
                  reduced_channels: int = 256, conv_channels: int = 1024, hidden: int = 512,
                  dropout: float = 0.0):
@@ -85,6 +88,9 @@ class LSTMLateFusion(nn.Module):
     ``pool`` (``model.fusion.lstm_rgb_pool``): ``"max"`` (default) follows §3.5, "The two features
     first pass through the MaxPooling layer"; ``"avg"`` follows Fig. 4, whose 'Pool' before the
     256-d 'Linear' is "global average pooling"."""
+
+    #: the last linear layer(s) (``MMFF.get_classifier`` / ``reset_classifier``)
+    classifier_names = ("fc2",)
 
     def __init__(self, skeleton_channels: int, rgb_channels: int, num_branches: int,
                  num_classes: int, proj_dim: int = 256, hidden: int = 512, dropout: float = 0.0,
@@ -130,6 +136,9 @@ class DecisionFusion(nn.Module):
     argmax and top-k behave); :meth:`scores` returns p itself.
     """
 
+    #: the last linear layer(s) (``MMFF.get_classifier`` / ``reset_classifier``)
+    classifier_names = ("skeleton_head", "rgb_head")
+
     def __init__(self, skeleton_channels: int, rgb_channels: int, num_classes: int,
                  weight: float = 0.5):
         super().__init__()
@@ -155,6 +164,9 @@ class DecisionFusion(nn.Module):
 class SumFusion(nn.Module):
     """Sum fusion (Table 6 baseline): both stream vectors projected by FC layers to a common size
     ``dim``, summed, then FC -> classes."""
+
+    #: the last linear layer(s) (``MMFF.get_classifier`` / ``reset_classifier``)
+    classifier_names = ("fc",)
 
     def __init__(self, skeleton_channels: int, rgb_channels: int, num_classes: int,
                  dim: int = 512, dropout: float = 0.0):

@@ -99,8 +99,7 @@ class RGBStream(nn.Module):
 
     ``F_in`` (N, K, C, H, W); ``branches``: list of the kept branch maps (see module doc), each
     (N, K, C, H, W); ``M_1``/``M_2`` (N, K, 1, H, W) when self-attention is on, ``M_ske`` when
-    skeleton attention is on. The attention maps of the last forward are also kept, detached, in
-    ``self.last_attention`` (for Fig. 10-11 style heat maps).
+    skeleton attention is on (the Fig. 10-11 heat maps; nothing of a forward is kept on the module).
     """
 
     def __init__(self, backbone: str = "xception", width: float = 1.0, middle_blocks: int = 8,
@@ -125,7 +124,6 @@ class RGBStream(nn.Module):
         if merge not in ("self_then_skeleton", "mean"):
             raise ConfigError(f"model.rgb.merge: {merge!r} is not 'self_then_skeleton' or 'mean'")
         self.merge = merge
-        self.last_attention: dict[str, torch.Tensor] = {}
 
     @classmethod
     def from_config(cls, cfg: Config) -> "RGBStream":
@@ -165,7 +163,6 @@ class RGBStream(nn.Module):
             out["F_rgb"] = 0.5 * (torch.stack(self_maps, 0).mean(0) + branches[-1])
         else:
             out["F_rgb"] = torch.stack(out["branches"], 0).mean(0)
-        self.last_attention = {key: val.detach() for key, val in out.items() if key.startswith("M_")}
         return out
 
 

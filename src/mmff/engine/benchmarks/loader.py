@@ -2,8 +2,8 @@
 
 Data: synthetic SynthHOI pairs (320x240, the demo's size) prepared with ``mmff prepare ntu``
 into the benchmark folder; config: the demo config (``configs/demo*.yaml``) pointed at it, with
-``data.num_workers`` = the benchmark's workers. The loader (training mode: augmentation and
-random crops on) is timed alone (its workers own the CPUs), over ``loader_batches`` batches
+``data.num_workers`` = the benchmark's workers. The loader - the training loader of
+:class:`mmff.engine.lightning.MMFFDataModule`, augmentation and random crops on - is timed alone (its workers own the CPUs), over ``loader_batches`` batches
 after the first one (worker start-up excluded; later epochs reuse the persistent workers); the
 training step (forward, cross-entropy, backward, Adam
 step) alone on a batch from that loader, median of ``step_batches`` steps after a warm-up. The
@@ -51,10 +51,9 @@ def prepared_folder(out: Path, n: int, size=(320, 240), workers: int = 1) -> Pat
 def bench_loader(s, say: Callable[[str], None] = lambda m: None) -> dict:
     import torch
     import torch.nn.functional as F
-    from torch.utils.data import DataLoader
-
     from mmff.config import load_config
     from mmff.data.datasets import build_dataset
+    from mmff.engine.lightning import MMFFDataModule
     from mmff.models import create_model
 
     cfg_path = find_demo_config(s.loader_config)
@@ -68,9 +67,10 @@ def bench_loader(s, say: Callable[[str], None] = lambda m: None) -> dict:
     cfg.data.num_workers = workers
     ds = build_dataset(cfg, "all", train=True)
     cfg.model.num_classes = len(ds.classes)  # the synthetic classes, whatever the config says
-    loader = DataLoader(ds, batch_size=bs, shuffle=True, num_workers=workers, drop_last=True,
-                        persistent_workers=workers > 0,
-                        prefetch_factor=int(cfg.train.prefetch_factor) if workers else None)
+    cfg.data.persistent_workers = True  # later epochs reuse the workers
+    dm = MMFFDataModule(cfg, lambda c, subset, train: ds, train_subset="all")
+    dm.setup("fit")
+    loader = dm.train_dataloader()
 
     say("loader: iterating")
     it = iter(loader)
