@@ -16,7 +16,7 @@ from mmff.config import load_config
 from mmff.engine.checkpoint import read_checkpoint
 from mmff.engine.stages import run_stages
 from mmff.engine.tables import TABLES, detect_dataset, plan_table, run_table
-from test_engine_support import state_equal, tiny_cfg_dict
+from test_engine_support import make_prepared_synth, state_equal, tiny_cfg_dict
 
 MMFF_BIN = Path(sys.executable).parent / "mmff"
 
@@ -24,12 +24,7 @@ MMFF_BIN = Path(sys.executable).parent / "mmff"
 @pytest.fixture(scope="session")
 def prepared(tmp_path_factory):
     """24 SynthHOI classes x 2 samples (one train, one test subject) at 64x48, prepared."""
-    root = tmp_path_factory.mktemp("synthdata")
-    raw, prep = root / "raw", root / "prepared"
-    assert main(["synth", "--out", str(raw), "--samples-per-class", "2", "--size", "64x48", "--workers", "1",
-                 "--no-progress"]) == 0
-    assert main(["prepare", "ntu", "--raw", str(raw), "--out", str(prep), "--workers", "1", "--no-progress"]) == 0
-    return prep
+    return make_prepared_synth(tmp_path_factory.mktemp("synthdata"), 2)[1]
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,18 @@ def tiny_cfg_dict(kind="mmff", backbone="bilstm", fusion="lstm_late", epochs=(2,
     return d
 
 
+def make_prepared_synth(root, samples_per_class: int = 2):
+    """``mmff synth`` (24 classes x ``samples_per_class`` at 64x48) + ``mmff prepare ntu`` into
+    ``root/raw`` and ``root/prepared``; returns both folders."""
+    from mmff.cli import main
+
+    raw, prep = root / "raw", root / "prepared"
+    assert main(["synth", "--out", str(raw), "--samples-per-class", str(samples_per_class), "--size", "64x48",
+                 "--workers", "1", "--no-progress"]) == 0
+    assert main(["prepare", "ntu", "--raw", str(raw), "--out", str(prep), "--workers", "1", "--no-progress"]) == 0
+    return raw, prep
+
+
 def tiny_cfg(**kw):
     return config_from_dict(tiny_cfg_dict(**kw))
 

@@ -22,7 +22,7 @@ from mmff.data.ntu import split_subset
 from mmff.data.sysu import fold_subsets, sysu_folds
 from mmff.engine.lightning import MMFFDataModule
 from mmff.engine.stages import build_trainer, run_stages
-from test_engine_support import tiny_cfg_dict
+from test_engine_support import make_prepared_synth, tiny_cfg_dict
 
 MMFF_BIN = Path(sys.executable).parent / "mmff"
 NTU60_XSUB_TRAIN = [1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38]
@@ -147,12 +147,7 @@ def test_training_never_validates_on_test_and_early_stopping_watches_val(tmp_pat
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
     """24 SynthHOI classes x 2 samples (one train, one test subject) at 64x48, prepared."""
-    root = tmp_path_factory.mktemp("protocol")
-    raw, prep = root / "raw", root / "prepared"
-    assert main(["synth", "--out", str(raw), "--samples-per-class", "2", "--size", "64x48", "--workers", "1",
-                 "--no-progress"]) == 0
-    assert main(["prepare", "ntu", "--raw", str(raw), "--out", str(prep), "--workers", "1", "--no-progress"]) == 0
-    return prep
+    return make_prepared_synth(tmp_path_factory.mktemp("protocol"), 2)[1]
 
 
 def tiny(prepared, **over) -> dict:

@@ -15,7 +15,7 @@ import yaml
 from killing import run_child
 from mmff.cli import main
 from mmff.engine.checkpoint import read_checkpoint
-from test_engine_support import state_equal, tiny_cfg_dict
+from test_engine_support import make_prepared_synth, state_equal, tiny_cfg_dict
 
 STAGES = ("stage1/skeleton", "stage1/rgb", "stage2", "stage3")
 
@@ -23,12 +23,7 @@ STAGES = ("stage1/skeleton", "stage1/rgb", "stage2", "stage3")
 @pytest.fixture(scope="module")
 def synth_prepared(tmp_path_factory):
     """SynthHOI, 24 classes x 3 samples at 64x48, prepared (xsub: 24 test, the rest train + val)."""
-    root = tmp_path_factory.mktemp("resume_data")
-    raw, prep = root / "raw", root / "prepared"
-    assert main(["synth", "--out", str(raw), "--samples-per-class", "3", "--size", "64x48", "--workers", "1",
-                 "--no-progress"]) == 0
-    assert main(["prepare", "ntu", "--raw", str(raw), "--out", str(prep), "--workers", "1", "--no-progress"]) == 0
-    return raw, prep
+    return make_prepared_synth(tmp_path_factory.mktemp("resume_data"), 3)
 
 
 @pytest.fixture(scope="module")
