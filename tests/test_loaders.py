@@ -37,7 +37,7 @@ def made(monkeypatch):
 def test_predict_loader_is_the_config_s_and_in_index_order():
     cfg = tiny_cfg(num_workers=2, pin_memory=False, persistent_workers=False)
     cfg.train.prefetch_factor = 3
-    dm = MMFFDataModule(cfg, toy_factory, eval_subset="val")
+    dm = MMFFDataModule(cfg, toy_factory, predict_subset="val")
     loader = dm.predict_dataloader()
     assert (loader.num_workers, loader.pin_memory, loader.persistent_workers, loader.prefetch_factor,
             loader.batch_size) == (2, False, False, 3, cfg.data.batch_size)

@@ -103,7 +103,7 @@ def run_decision_stage(cfg: Config, sdir: Path, skeleton_src: Path, rgb_src: Pat
         if getattr(scfg.data, "val", "none") == "none":
             raise ValueError("model.fusion.decision_weight: 'val' chooses w on the validation split, "
                              "but data.val is none; set data.val or give a number in [0, 1]")
-        dm = MMFFDataModule(scfg, dataset_factory, eval_subset="val")
+        dm = MMFFDataModule(scfg, dataset_factory, predict_subset="val")
         val_split, val_samples = split_info(dm.eval_dataset, "val")
         loader = dm.predict_dataloader()
         use_cuda = torch.cuda.is_available() and (accelerator or scfg.train.accelerator) in ("auto", "gpu", "cuda")

@@ -92,7 +92,7 @@ def predict(model: nn.Module, cfg: Config, dataset, progress: bool = True,
             accelerator: Optional[str] = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits and labels over ``dataset`` in index order (Lightning predict loop).
 
-    ``dataset``: a built split, or an :class:`MMFFDataModule` whose ``eval_subset`` is read."""
+    ``dataset``: a built split, or an :class:`MMFFDataModule` whose ``predict_subset`` is read."""
     quiet_lightning()
     configure_threads(cfg)
     module = MMFFModule(model, cfg, stage=3, num_classes=cfg.model.num_classes)
@@ -115,7 +115,7 @@ def evaluate(checkpoint: str | Path, cfg: Optional[Config] = None, split: str = 
     with ``out`` write results.json + the two PNGs. ``results.json`` names the split it read
     (``split_description``)."""
     model, cfg, classes = load_for_eval(checkpoint, cfg, model_factory)
-    dm = MMFFDataModule(cfg, dataset_factory, eval_subset=split)
+    dm = MMFFDataModule(cfg, dataset_factory, predict_subset=split)
     dataset = dm.eval_dataset
     ds_classes = list(getattr(dataset, "classes", None) or [])
     classes = classes or ds_classes or [str(i) for i in range(cfg.model.num_classes)]

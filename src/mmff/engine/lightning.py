@@ -281,24 +281,24 @@ def configure_threads(cfg: Config) -> None:
 
 class MMFFDataModule(L.LightningDataModule):
     """Every mmff loader: train / validation loaders over ``build_dataset(cfg, subset, train)``
-    for training, the predict loader over ``eval_subset`` for evaluation (``mmff eval``, the
+    for training, the predict loader over ``predict_subset`` for evaluation (``mmff eval``, the
     demo, ``mmff table``, the decision-fusion weight search, and ``mmff predict``'s folder mode
     over raw pairs via :meth:`for_dataset`) - workers, pinning, seeding and collation all
     through :func:`build_loader`.
 
     The validation loader reads ``val_subset`` ("val": held out of the training samples by
     ``data.val``, never the test split), and only when :func:`has_validation`. The predict
-    loader reads ``eval_subset`` ("test", "val", "train" or "all") with the test-time
+    loader reads ``predict_subset`` ("test", "val", "train" or "all") with the test-time
     transforms, in index order."""
 
     def __init__(self, cfg: Config, dataset_factory: Optional[DatasetFactory] = None,
-                 train_subset: str = "train", val_subset: str = "val", eval_subset: str = "test") -> None:
+                 train_subset: str = "train", val_subset: str = "val", predict_subset: str = "test") -> None:
         super().__init__()
         if val_subset == "test":
             raise ValueError("MMFFDataModule: training never validates on the test split")
         self.cfg = cfg
         self.dataset_factory = dataset_factory or default_dataset_factory
-        self.train_subset, self.val_subset, self.eval_subset = train_subset, val_subset, eval_subset
+        self.train_subset, self.val_subset, self.predict_subset = train_subset, val_subset, predict_subset
         self.train_set: Optional[Dataset] = None
         self.val_set: Optional[Dataset] = None
         self.eval_set: Optional[Dataset] = None
@@ -306,7 +306,7 @@ class MMFFDataModule(L.LightningDataModule):
     @classmethod
     def for_dataset(cls, cfg: Config, dataset: Dataset, subset: str = "test") -> "MMFFDataModule":
         """A DataModule whose predict loader reads ``dataset`` (already built)."""
-        return cls(cfg, lambda c, s, t: dataset, eval_subset=subset)
+        return cls(cfg, lambda c, s, t: dataset, predict_subset=subset)
 
     @property
     def classes(self) -> list[str]:
@@ -321,14 +321,14 @@ class MMFFDataModule(L.LightningDataModule):
 
     @property
     def eval_dataset(self) -> Dataset:
-        """The ``eval_subset`` split with the test-time transforms (built once)."""
+        """The ``predict_subset`` split with the test-time transforms (built once)."""
         self.setup("predict")
         return self.eval_set  # type: ignore[return-value]
 
     def setup(self, stage: str = "fit") -> None:
         if stage in ("predict", "test"):
             if self.eval_set is None:
-                self.eval_set = self.dataset_factory(self.cfg, self.eval_subset, False)
+                self.eval_set = self.dataset_factory(self.cfg, self.predict_subset, False)
             return
         if self.train_set is None:
             self.train_set = self.dataset_factory(self.cfg, self.train_subset, True)
@@ -369,7 +369,7 @@ class MMFFDataModule(L.LightningDataModule):
         return self.ordered_loader(self.val_set)
 
     def predict_dataloader(self, **overrides: Any) -> DataLoader:
-        """The ``eval_subset`` loader (:meth:`ordered_loader`); ``mmff predict``'s folder mode
+        """The ``predict_subset`` loader (:meth:`ordered_loader`); ``mmff predict``'s folder mode
         passes its ``--batch-size``/``--workers`` and a ``collate_fn`` that sets bad pairs aside."""
         return self.ordered_loader(self.eval_dataset, **overrides)
 
