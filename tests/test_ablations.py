@@ -181,7 +181,7 @@ def test_lstm_pool_switch_changes_only_the_branch_pooling():
 
 
 # --------------------------------------------------------------------------- paper configs
-PAPER = sorted(p for d in ("ntu60_xsub", "ntu60_xview", "sysu") for p in (CONFIG_DIR / d).rglob("*.yaml"))
+PAPER = sorted(p for d in ("ntu60_xsub", "ntu60_xview", "ntu120_xsub", "ntu120_xset", "sysu") for p in (CONFIG_DIR / d).rglob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", PAPER, ids=[str(p.relative_to(CONFIG_DIR)) for p in PAPER])

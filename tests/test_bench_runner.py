@@ -30,7 +30,7 @@ def results(tmp_path_factory, ntu_dir):
         repeats=1, io_repeats=1, warmup=0, prepare_samples=2, loader_batches=2, step_batches=1,
         scaling_lengths=(20, 40), scaling_frames=(1, 3), scaling_size=(160, 120),
         synth_size=(320, 240), loader_size=(160, 120), model_overrides=TINY, clip_frames=8,
-        clip_size=32)
+        clip_size=32, e2e_variants=("paper",))   # the other variants: test_bench_variants.py
     res = run_benchmarks(s, SECTIONS, strict=True)
     torch.set_num_threads(1)
     return res
@@ -80,7 +80,7 @@ def test_macs_are_counted_on_the_real_inputs(results):
 
 def test_report_writers(results, tmp_path):
     table = format_table(results)
-    for name in ("e2e time [ntu_given]", "reader files/s", "frame at p=0.5", "prepare samples/s",
+    for name in ("e2e time paper [ntu_given]", "reader files/s", "frame at p=0.5", "prepare samples/s",
                  "loader vs step", "T (frames)"):
         assert name in table
     assert f"NTU data: NTU-format files from --ntu {results['ntu_source']['dir']}" in table

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from mmff.config import config_from_dict
+from mmff.config import GRAPH_BACKBONES, config_from_dict
 from mmff.engine.lightning import EpochSeededDataset, ResumableSampler, ShardSampler
 
 NUM_CLASSES = 3
@@ -61,8 +61,8 @@ class ToyDataset(Dataset):
         n = n_per_class * NUM_CLASSES
         self.labels = torch.arange(n) % NUM_CLASSES
         s = cfg.data.image_size
-        stgcn = cfg.model.skeleton.backbone == "stgcn"
-        shape = (3, cfg.data.clip_len, 25, 2) if stgcn else (cfg.data.rnn_steps, 2 * 25 * 3)
+        graph = cfg.model.skeleton.backbone in GRAPH_BACKBONES
+        shape = (3, cfg.data.clip_len, 25, 2) if graph else (cfg.data.rnn_steps, 2 * 25 * 3)
         self.skel = torch.randn((n,) + shape, generator=g) * 0.5
         self.img = torch.randn(n, 1, 3, s, s, generator=g) * 0.5
         for c in range(NUM_CLASSES):  # the signal: a per-class offset in both modalities

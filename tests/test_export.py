@@ -51,7 +51,9 @@ def test_export_cli_and_parity_on_the_real_sample(mmff_onnx, ntu_dir, capsys):
 
 
 @pytest.mark.parametrize("kind,backbone,fusion", [("skeleton_only", "stgcn", "cross_attention"),
-                                                  ("mmff", "bilstm", "lstm_late")])
+                                                  ("mmff", "bilstm", "lstm_late"),
+                                                  ("skeleton_only", "ctrgcn", "cross_attention"),
+                                                  ("mmff", "stgcnpp", "cross_attention")])
 def test_other_model_kinds_export(tmp_path, kind, backbone, fusion):
     ck = make_checkpoint(tmp_path / "m.pt", kind=kind, backbone=backbone, fusion=fusion)
     res = export_onnx(ck, tmp_path / "m.onnx")

@@ -4,8 +4,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from mmff.config import CONFIG_DIR, load_config
-from mmff.models import MMFF, RGBOnly, SkeletonOnly, create_model, num_joints
+from mmff.config import CONFIG_DIR, GRAPH_BACKBONES, load_config
+from mmff.models import (CTRGCN, MMFF, STGCN, RGBOnly, SkeletonOnly, StackedRNN, STGCNpp,
+                         create_model, num_joints)
 
 CONFIGS = sorted(CONFIG_DIR.rglob("*.yaml"))
 # shrink sizes only; every switch the file sets (backbone, layers, fusion, attention, K) is kept
@@ -34,7 +35,8 @@ def test_config_builds_tiny_model(path: Path):
     assert isinstance(model, kind)
     n, s = 1, cfg.model.skeleton
     v, m, k = num_joints(s.layout), s.num_person, cfg.num_frames
-    skel = (torch.randn(n, 3, 8, v, m) if s.backbone == "stgcn" else torch.randn(n, 4, m * v * 3))
+    graph = s.backbone in GRAPH_BACKBONES
+    skel = torch.randn(n, 3, 8, v, m) if graph else torch.randn(n, 4, m * v * 3)
     batch = {"skeleton": skel, "image": torch.randn(n, k, 3, 64, 64),
              "joints2d": torch.rand(n, k, m, v, 2), "displacement": torch.rand(n, k, m, v)}
     with torch.no_grad():
@@ -43,7 +45,10 @@ def test_config_builds_tiny_model(path: Path):
     # the switches of the full-size file are what the tiny model was built with
     if cfg.model.kind != "rgb_only":
         rnn = getattr(model.skeleton_stream, "rnn", None)
-        if s.backbone != "stgcn":
+        assert model.skeleton_stream.kind == ("map" if graph else "vector")
+        cls = {"stgcn": STGCN, "stgcnpp": STGCNpp, "ctrgcn": CTRGCN}.get(s.backbone, StackedRNN)
+        assert type(model.skeleton_stream) is cls
+        if not graph:
             assert rnn.num_layers == full.model.skeleton.rnn_layers
             assert rnn.bidirectional == (s.backbone != "lstm")
     if cfg.model.kind != "skeleton_only":

@@ -74,8 +74,9 @@ def test_forward_backward(make):
     assert all(p.grad is not None for p in fus.parameters())
 
 
-def test_cross_attention_needs_stgcn():
+def test_cross_attention_needs_a_graph_backbone():
     cfg = config_from_dict({"model": {"skeleton": {"backbone": "bilstm"},
                                       "fusion": {"type": "cross_attention"}}})
-    with pytest.raises(ConfigError, match="cross_attention needs the spatial ST-GCN"):
+    with pytest.raises(ConfigError, match=r"cross_attention needs a graph backbone's feature map "
+                                          r"F_gcn \(stgcn, stgcnpp, ctrgcn\)"):
         create_model(cfg)

@@ -88,6 +88,35 @@ def test_splits_equal_an_independent_rule(benchmark, ntu60, ntu120):
         assert 0 < want.sum() < len(names)
 
 
+@pytest.mark.parametrize("benchmark", ["ntu120_xsub", "ntu120_xset"])
+def test_ntu120_validation_subjects_come_from_the_training_half(benchmark):
+    """data.val=subjects on the NTU-120 grid (every index entry as `mmff prepare ntu` writes
+    it): the held-out subjects are training subjects, their validation samples are training
+    samples, and train + val is the benchmark's training half."""
+    from mmff.config import config_from_dict
+    from mmff.data.datasets import subset_names, validation_split
+    from mmff.data.prepare import ntu_subsets
+
+    names = _grid(**GRID120)
+    index = {"samples": [{"name": n, "label": int(n[-3:]) - 1, "subject": int(n[9:12]),
+                          "subsets": ntu_subsets(n, ntu120=True)} for n in names]}
+    d = config_from_dict({"data": {"dataset": "ntu120", "split": benchmark[-4:]}}).data
+    val, desc = validation_split(index, benchmark, d)
+    train = subset_names(index, benchmark, "train", d)
+    half = {n for n in names if _rule(n, benchmark)}
+    assert set(val) <= half and not set(val) & set(train) and set(val) | set(train) == half
+    subjects = sorted({int(n[9:12]) for n in val})
+    assert desc.startswith(f"{benchmark}/val (subjects {', '.join(map(str, subjects))};")
+    if benchmark == "ntu120_xsub":
+        # 10% of the grid's 33 training subjects (performers 1-60), evenly spaced
+        assert set(subjects) <= XSUB120_TRAIN and len(subjects) == 3
+        assert set(val) == {n for n in names if int(n[9:12]) in subjects}
+    else:
+        # every performer is in both halves: their even-setup samples only
+        assert len(subjects) == 6 and all(int(n[1:4]) % 2 == 0 for n in val)
+        assert set(val) == {n for n in half if int(n[9:12]) in subjects}
+
+
 def test_split_rules():
     assert split_subset("S001C001P001R001A001", "ntu60_xsub") == "train"
     assert split_subset("S001C001P003R001A001", "ntu60_xsub") == "test"

@@ -94,3 +94,39 @@ def test_cli_errors(capsys):
     assert main(["profile", "--set", "model.rgb.width=0.5"]) == 2
     assert "--set needs --config" in capsys.readouterr().err
     assert main(["profile", "--config", "no/such/config"]) == 2
+
+
+def test_new_backbones_match_their_published_counts(paper):
+    """ST-GCN++ (PYSKL/MMAction2 model zoo: 1.4M, 2.96G at 100 frames) and CTR-GCN (paper: 1.46M,
+    1.97G at 64 frames), NTU-60, 2 bodies, 60-class head; their "FLOPs" are MACs. Params counted
+    on the built model, MACs by the meta-device counter, both within 10% of the published."""
+    from mmff.engine.profiling import PUBLISHED_BACKBONES, published_backbone_config
+    from mmff.models import count_parameters, create_model
+
+    for name, clip_len, params in (("stgcnpp", 100, 1_403_144), ("ctrgcn", 64, 1_446_672)):
+        row, pub = paper[name], PUBLISHED_BACKBONES[name]
+        cfg = published_backbone_config(name)
+        assert (cfg.model.skeleton.backbone, cfg.data.clip_len, cfg.model.skeleton.num_person,
+                cfg.model.num_classes) == (name, clip_len, 2, 60)
+        with torch.device("meta"):
+            model = create_model(cfg, pretrained=False)
+        assert row["params"] == count_parameters(model) == params
+        assert (row["paper_params"], row["paper_macs"]) == (int(pub["params"]), int(pub["macs"]))
+        for key in ("params", "macs"):
+            assert abs(row[key] - row[f"paper_{key}"]) <= 0.1 * row[f"paper_{key}"], (name, key)
+        assert set(row["parts"]) == {"skeleton_stream", "head"}
+    # the settings matter: CTR-GCN's count is the 64-frame one (MACs are linear in T), and both
+    # new backbones cost a fraction of ST-GCN at its 300 frames
+    assert paper["ctrgcn"]["macs"] * 100 / 64 > 1.4 * PUBLISHED_BACKBONES["ctrgcn"]["macs"]
+    assert paper["stgcnpp"]["macs"] < 0.2 * paper["stgcn"]["macs"]
+
+
+def test_cli_table_lists_the_new_backbones():
+    from mmff.cli.profile import format_table
+    from mmff.engine.profiling import profile_config, published_backbone_config
+
+    rows = {"ctrgcn": profile_config(published_backbone_config("ctrgcn"))}
+    rows["ctrgcn"].update(paper_params=1_460_000, paper_macs=1_970_000_000, clip_len=64)
+    table = format_table(rows)
+    line = next(r for r in table.splitlines() if r.startswith("ctrgcn"))
+    assert "(64 fr)" in line and "1.46M" in line and "1.97" in line and "-0.9%" in line

@@ -15,11 +15,11 @@ SYSU_KEYS = {"name", "description", "model.num_classes", "model.skeleton.layout"
              "data.num_person", "data.fold"}
 
 
-def _flat(d: dict, prefix: str = "") -> dict:
+def flat_config(d: dict, prefix: str = "") -> dict:
     out = {}
     for k, v in d.items():
         if isinstance(v, dict) and k != "epochs":
-            out.update(_flat(v, f"{prefix}{k}."))
+            out.update(flat_config(v, f"{prefix}{k}."))
         else:
             out[f"{prefix}{k}"] = v
     return out
@@ -45,11 +45,11 @@ def test_sysu_row_matches_its_ntu_row(row):
         assert cfg.model.skeleton.num_person == 1 and cfg.data.num_person == 1
         assert cfg.data.dataset == "sysu" and cfg.data.split == split and cfg.data.fold == 0
         assert cfg.data.rnn_steps == 58 and cfg.data.clip_len == 300
-    a, b = _flat(config_to_dict(s1)), _flat(config_to_dict(s2))
+    a, b = flat_config(config_to_dict(s1)), flat_config(config_to_dict(s2))
     assert {k for k in a if a[k] != b[k]} == {"name", "description", "data.split"}
     ntu_path = CONFIG_DIR / "ntu60_xsub" / f"{row}.yaml"
     if ntu_path.is_file():  # same row, same switches as on NTU
-        n = _flat(config_to_dict(load_config(ntu_path)))
+        n = flat_config(config_to_dict(load_config(ntu_path)))
         assert {k: (a[k], n[k]) for k in a if k not in SYSU_KEYS and a[k] != n[k]} == {}
     assert "Setting-2" in s2.description and s1.name.startswith("sysu_s1_")
 

@@ -28,6 +28,7 @@ __all__ = [
     "ConfigError", "Config", "ModelConfig", "SkeletonStreamConfig", "RGBStreamConfig",
     "FusionConfig", "DataConfig", "TrainConfig", "load_config", "config_from_dict",
     "config_to_dict", "find_config", "CONFIG_DIR", "merge_dicts", "parse_override",
+    "GRAPH_BACKBONES",
 ]
 
 #: The configs shipped as package data (``mmff/configs``), found through importlib.resources so
@@ -40,17 +41,23 @@ class ConfigError(ValueError):
 
 
 # --------------------------------------------------------------------------- model
+#: ``model.skeleton.backbone`` values that are graph convolution networks: they take the
+#: (C, T, V, M) clip of ``data.clip_len`` frames (the others, RNNs, take ``data.rnn_steps`` steps)
+GRAPH_BACKBONES = ("stgcn", "stgcnpp", "ctrgcn")
+
+
 @dataclass
 class SkeletonStreamConfig:
     """Skeleton stream (SPEC §2.1)."""
 
-    backbone: Literal["stgcn", "bilstm", "bigru", "lstm"] = "stgcn"
+    # graph backbones (GRAPH_BACKBONES): input (C, T, V, M), F_gcn map out; RNNs: (T, M*V*C) in
+    backbone: Literal["stgcn", "stgcnpp", "ctrgcn", "bilstm", "bigru", "lstm"] = "stgcn"
     layout: Literal["ntu", "ntu_kinect", "sysu"] = "ntu"   # graph layout (graph.py)
     in_channels: int = 3
     num_person: int = 2                 # M: bodies folded into the batch (ST-GCN)
-    edge_importance: bool = True        # learnable edge-importance masks
+    edge_importance: bool = True        # learnable edge-importance masks (ST-GCN only)
     data_bn: bool = True                # batch-norm on the input
-    width: float = 1.0                  # channel multiplier (1.0 = released ST-GCN)
+    width: float = 1.0                  # channel multiplier (1.0 = the published network)
     rnn_layers: int = 3                 # Table 7: 1-3 layers
     rnn_hidden: int = 300               # per direction; C_s = 600 for Bi-RNNs
     dropout: float = 0.0
@@ -114,7 +121,12 @@ class DataConfig:
     split: Literal["xsub", "xview", "xset", "setting1", "setting2"] = "xsub"
     fold: int = 0                       # SYSU fold index
     positions: list = field(default_factory=lambda: [0.5])  # frame fractions p (1/3/5 frames)
-    clip_len: int = 300                 # ST-GCN input frames (pad to 300)
+    clip_len: int = 300                 # ST-GCN input frames (pad to 300; PYSKL recipe: 100)
+    # ST-GCN input in time: "pad" = the paper (zero-pad / uniformly shrink to clip_len), "uniform"
+    # = PYSKL's UniformSampleFrames (clip_len frames, random within segments in training)
+    sampling: Literal["pad", "uniform"] = "pad"
+    # skeleton input: joint, bone (joint - parent), joint motion, bone motion (PYSKL's streams)
+    modality: Literal["j", "b", "jm", "bm"] = "j"
     rnn_steps: int = 32                 # uniform sampling for the RNN (32 NTU, 58 SYSU)
     pad_mode: Literal["zero", "repeat"] = "zero"
     num_person: int = 2
@@ -158,8 +170,11 @@ class TrainConfig:
     lr: float = 1e-4
     lr_step: int = 10                   # x gamma every lr_step epochs
     lr_gamma: float = 0.1
+    # "step": x lr_gamma every lr_step epochs (paper); "cosine": per optimiser step from lr to 0
+    # over the stage (PYSKL's CosineAnnealing, by_epoch=False, min_lr=0)
+    lr_schedule: Literal["step", "cosine"] = "step"
     weight_decay: float = 0.0
-    optimizer: Literal["adam", "sgd"] = "adam"
+    optimizer: Literal["adam", "sgd"] = "adam"  # sgd: momentum 0.9, Nesterov (PYSKL's recipe)
     stage_lr: dict = field(default_factory=dict)  # optional per-stage lr override {stage: lr}
     gradient_clip: Optional[float] = None
     precision: str = "32-true"

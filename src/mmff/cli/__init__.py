@@ -16,6 +16,7 @@ COMMANDS = {
     "prepare": "prepare",
     "train": "train",
     "eval": "evaluate",
+    "ensemble": "ensemble",
     "table": "table",
     "demo": "demo",
     "predict": "predict",

@@ -7,17 +7,20 @@ import shlex
 import sys
 
 HELP = ("Benchmark MMFF against the alternatives it replaces, as ratios measured in one run: "
-        "end to end vs ST-GCN + I3D-ResNet-50 on 32 frames (time and MACs), the skeleton reader "
+        "end to end vs the same skeleton network + I3D-ResNet-50 on 32 frames (time and MACs; "
+        "the paper's 300-frame ST-GCN and PYSKL's 100-frame ST-GCN / ST-GCN++), the skeleton reader "
         "vs a line-by-line reader, the frame at p vs decoding the whole video, data loader vs "
         "training step, 'mmff prepare' vs the decode floor, and scaling with sequence length.")
 
 _SECTIONS = ("e2e", "reader", "seek", "loader", "prepare", "scaling")
+E2E_VARIANTS = ("paper", "stgcn_100", "stgcnpp_100")   # mmff.engine.benchmarks.e2e.RECIPES
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true",
                    help="print one JSON object {e2e: {mmff_s, baseline_s, time_ratio, "
-                        "macs_ratio, ...}, reader: {ratio, ...}, seek, loader, prepare, "
+                        "macs_ratio, ..., variants: {RECIPE: {the same keys, skeleton_shape, "
+                        "goal_time, goal_macs}}}, reader: {ratio, ...}, seek, loader, prepare, "
                         "scaling, machine} instead of the table")
     p.add_argument("--quick", action="store_true",
                    help="fewer repeats, a smaller synthetic folder, 2 scaling points at 640x360 "
@@ -46,6 +49,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="I3D-ResNet-50 inflation of the video baseline: 'full' (every kxk -> "
                         "kxkxk, the paper's 46.8M 'Inflated ResNet50') or 'mmaction2' (its "
                         "28.0M i3d_r50); default full%(default).0s")
+    p.add_argument("--variants", dest="e2e_variants", nargs="+", default=None,
+                   choices=E2E_VARIANTS, metavar="RECIPE",
+                   help="skeleton recipes of the end-to-end section, each MMFF variant timed "
+                        "against the baseline with the same recipe: paper (ST-GCN, 300 "
+                        "zero-padded frames), stgcn_100 / stgcnpp_100 (ST-GCN / ST-GCN++ on "
+                        "100 uniformly sampled frames, PYSKL); default: all three%(default).0s")
     p.add_argument("--doc", default=None, metavar="FILE",
                    help="also write the Markdown report (and its scaling plot) to FILE, e.g. "
                         "docs/benchmarks.md (make bench does); the report is always in --out%(default).0s")
@@ -72,6 +81,8 @@ def _command_line(args: argparse.Namespace) -> str:
             parts.append(f"--{flag} {v}")
     if args.only:
         parts.append("--only " + " ".join(args.only))
+    if args.e2e_variants:
+        parts.append("--variants " + " ".join(args.e2e_variants))
     if args.note:
         parts.append("--note " + shlex.quote(args.note))
     return " ".join(parts)
@@ -91,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     settings = BenchSettings.preset(
         args.quick, out=args.out, ntu_dir=args.ntu_dir, threads=args.threads,
         workers=args.workers, repeats=args.repeats, warmup=args.warmup,
-        decode_threads=args.decode_threads, i3d_variant=args.i3d_variant)
+        decode_threads=args.decode_threads, i3d_variant=args.i3d_variant,
+        e2e_variants=tuple(args.e2e_variants) if args.e2e_variants else None)
     say = (lambda m: None) if args.no_progress else (lambda m: print(m, file=sys.stderr, flush=True))
     sections = args.only or list(SECTIONS)
     results = run_benchmarks(settings, sections, strict=args.strict, say=say)

@@ -17,7 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "per-seed val/test top-1, mean, std and min (replaces --seed)")
     p.add_argument("--config", "-c", default="demo",
                    help="demo config: a path or a name in configs/ (demo = MMFF w/ ST-GCN, "
-                        "demo_bilstm = MMFF w/ Bi-LSTM)")
+                        "demo_bilstm = MMFF w/ Bi-LSTM, demo_stgcnpp / demo_ctrgcn = MMFF w/ "
+                        "ST-GCN++ / CTR-GCN)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set 'train.epochs={1: 2, 2: 1, 3: 1}'")
     p.add_argument("--samples-per-class", type=int, default=None, metavar="N",

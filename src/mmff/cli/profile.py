@@ -6,7 +6,8 @@ import json
 
 HELP = ("Count parameters and multiply-accumulates (MACs, = the paper's 'FLOPs') per stream and "
         "in total at the paper's input sizes (NTU: 300 frames, 2 bodies, 25 joints; 299x299 RGB; "
-        "60 classes), or for one config at its own sizes.")
+        "60 classes), and the newer skeleton backbones (ST-GCN++, CTR-GCN) at the settings of "
+        "their published counts, or for one config at its own sizes.")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,6 +40,8 @@ def format_table(results: dict) -> str:
     lines = [head, "-" * len(head)]
     for name, r in results.items():
         pp, pm = r.get("paper_params"), r.get("paper_macs")
+        if "clip_len" in r:   # a published count measured at its own clip length
+            name = f"{name} ({r['clip_len']} fr)"
         lines.append(f"{name:<{w}}{_fmt(r['params'], 1e6, 'M'):>10}{_fmt(r['macs'], 1e9, ''):>9}"
                      f"{_fmt(pp, 1e6, 'M'):>14}{_fmt(pm, 1e9, ''):>13}"
                      f"{_dev(r['params'], pp):>9}{_dev(r['macs'], pm):>9}")

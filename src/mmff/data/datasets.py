@@ -154,6 +154,13 @@ class PreparedDataset(Dataset):
         self.split_description = (validation_split(index, self.benchmark, d)[1] if subset == "val"
                                   else f"{self.benchmark}/{subset}")
         self.entries = [e for e in index["samples"] if e["name"] in names]
+        n_cls = int(cfg.model.num_classes)
+        over = next((e for e in self.entries if int(e["label"]) >= n_cls), None)
+        if over is not None:  # e.g. an NTU-120 folder read with data.dataset ntu120, 60 classes
+            raise PreparedError(f"{self.root / 'index.json'}: sample {over['name']} has label "
+                                f"{int(over['label'])}, but model.num_classes is {n_cls} "
+                                f"(the folder has {len(self.classes)} classes; use a config "
+                                f"with that many, e.g. configs/ntu120_*/ for NTU-120)")
         self.subset = subset
         self.backbone = cfg.model.skeleton.backbone
         self.with_rgb = cfg.model.kind != "skeleton_only"

@@ -16,7 +16,8 @@ Flow of one sample (K = len(data.positions), M = data.num_person, S = data.image
                Joints2DAtP             color_p (K, M, V, 2): the 2D joints at each p
     transform  DecodeFramesAt (video: decodes only up to the frame at the last p)
                JointDisplacement       displacement (K, M, V), Eq. 13, from the raw joints
-               VAPre [SkeletonAugment] PadToLength | UniformSample
+               VAPre [SkeletonAugment] [SkeletonModality: b | jm | bm, whole sequence]
+               PadToLength | UniformSampleFrames (ST-GCN, data.sampling) | UniformSample (RNN)
                ToSTGCNInput | ToRNNInput                     skeleton (3, T, V, M) | (T, M*V*3)
                ProjectionCrop | ResizedCrop                  crop_boxes (source-frame pixels)
                CropResize (video frames) | LoadStoredCrop (the stored JPEG crop, decoded at
@@ -442,7 +443,7 @@ def pipeline_spec(cfg, source: str = "stored", train: bool = False, *,
             transform.append({"type": "DecodeFramesAt", "positions": positions,
                               "threads": int(decode_threads)})
         transform.append({"type": "JointDisplacement", "positions": positions})
-    transform += skeleton_steps(d, cfg.model.skeleton.backbone, train)
+    transform += skeleton_steps(d, cfg.model.skeleton.backbone, train, cfg.model.skeleton.layout)
     if rgb:
         transform += [crop_spec(d, train),
                       {"type": "LoadStoredCrop" if source == "stored" else "CropResize",

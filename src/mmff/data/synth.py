@@ -29,12 +29,47 @@ Design (what makes single modalities fail and fusion win):
 
 Everything a sample needs is drawn from a random generator seeded by ``(seed, sample name)``,
 so samples are independent of the order, the number of workers and of resumed runs.
+
+SynthHOI v2 (``mmff synth --version 2``; version 1, above, stays the default and byte for byte
+what it was): the same classes, names, splits and file formats, and the same two caps (the
+object never enters the skeleton simulation; a reversed class is its forward performance played
+backwards), but every premise of the paper's modules holds by construction
+(:func:`simulate_scene`, :func:`render_scene`):
+
+* **projection crop** (too much background): a wide 16:9 frame (480 x 270 by default) in which
+  the person is small (their box over the whole action 0.26-0.58 of the frame height, ~4 % of
+  its area) and anywhere across the width and partly up and down, on a cluttered background
+  (muted boxes, discs and bars, and 2-5 look-alike objects on shelves away from the person).
+  Objects are drawn at 0.75 of v1's size. A plain crop of the frame is mostly background and
+  its look-alikes; the crop around the projected joints is not.
+* **skeleton attention** (the acting hand's region tells the object): the acted-upon object is
+  one of the four kinds among look-alikes of the same catalogue (same shape, size and colour
+  rule, kinds drawn independently of the class): one held in the other hand, which hardly
+  moves, and 1-3 lying on the table. The acting hand is the right or the left one (per
+  sample), so no fixed image region holds the object. Between p = 0.3 and 0.7 the joint with
+  the largest displacement from the first frame (Eq. 13-14) is a joint of the acting hand and
+  the object lies in its attention square (a third of the projection crop's side; measured on
+  144 samples x 5 positions: 99.6 % and 100 %; a table look-alike falls in the square too 45 %
+  of the time, the other hand's 10 %); nothing outside the hand's neighbourhood depends on the
+  class (the items left on the table were drawn before the class object took a free place).
+* **frame position** (the middle of the action shows the object): the acting hand rests over
+  the table, takes the object from it at p = 0.145-0.165, performs the motion with it and puts
+  it back at p = 0.835-0.855: in the hand at every p in [0.3, 0.7], on the table, among others,
+  at p = 0.1 and 0.9.
+* **view and body size** (skeleton augmentation): each (setup, camera) has its own azimuth
+  (NTU's -45/0/+45 degrees, moved up to 10) and downward tilt (0-22 degrees,
+  :func:`camera_view`), and subjects are 1.45-2.00 m tall with widths x0.82-1.18, so the
+  cross-view test camera shows a view and the test subjects sizes that training did not.
+* the 2D joints in the file (colorX, colorY) are the exact projection of the 3D joints the video
+  was drawn from, as in version 1, so the projection crop and skeleton attention find the person
+  and the hand. :data:`V2_LITE_SIZE` (384 x 216) is the lighter setting for the demo's budget
+  (half the rendering time).
 """
 from __future__ import annotations
 
 import json
 import multiprocessing as mp
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
@@ -45,7 +80,9 @@ __all__ = [
     "MOTIONS", "OBJECTS", "SYNTH_CLASSES", "XSUB_TRAIN_SUBJECTS", "SynthSample",
     "camera_intrinsics", "project", "depth_projection", "sample_plan", "simulate_skeleton",
     "render_video", "encode_video", "generate_sample", "generate", "parse_size",
-    "DEPTH_INTRINSICS", "FPS",
+    "DEPTH_INTRINSICS", "FPS", "VERSIONS", "DEFAULT_SIZE", "V2_LITE_SIZE", "V2_OBJECT_SCALE",
+    "Scene", "HeldItem",
+    "BuiltSample", "camera_view", "simulate_scene", "render_scene", "build_sample", "class_parts",
 ]
 
 FPS = 30
@@ -54,6 +91,15 @@ DEPTH_INTRINSICS = (365.5, 365.5, 255.5, 211.5)
 #: NTU-60 cross-subject training subjects (SPEC §1.1); P001-P040 alternate train/test.
 XSUB_TRAIN_SUBJECTS = (1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38)
 _XSUB_TEST_SUBJECTS = tuple(s for s in range(1, 41) if s not in XSUB_TRAIN_SUBJECTS)
+#: generator versions (``mmff synth --version``): 1 the original SynthHOI (the demo's
+#: published numbers), 2 SynthHOI v2 (each module's premise holds by construction).
+VERSIONS = (1, 2)
+#: default frame size per version; v2's is a wide 16:9 frame (NTU's aspect) with a small person.
+DEFAULT_SIZE = {1: (320, 240), 2: (480, 270)}
+#: the lighter v2 setting for the demo's budget (same generator, fewer pixels to render).
+V2_LITE_SIZE = (384, 216)
+#: v2 draws every object (held, look-alike) at this fraction of its catalogue size: small.
+V2_OBJECT_SCALE = 0.75
 #: camera -> azimuth of the body relative to the camera (degrees), as NTU's three cameras.
 CAMERA_AZIMUTH = {1: -45.0, 2: 0.0, 3: 45.0}
 
@@ -196,17 +242,24 @@ _BONES = dict(spine_low=0.26, spine_high=0.21, neck=0.06, head=0.13, shoulder=0.
               thigh=0.42, shin=0.41, foot=0.12)
 
 
-def _subject_traits(seed: int, subject: int) -> dict:
-    """Per-subject body size and clothes (same subject -> same look in every sample)."""
+def _subject_traits(seed: int, subject: int, version: int = 1) -> dict:
+    """Per-subject body size and clothes (same subject -> same look in every sample).
+
+    Version 2 draws the body size again, after the first generator's draws (so version 1 is
+    unchanged), from a wider range: heights 1.45-2.00 m and shoulder/hip widths x0.82-1.18,
+    the spread that the skeleton augmentation's scaling (SPEC §1.4) is there to cover."""
     rng = np.random.default_rng([seed, 0x5B1EC7, subject])
     skin = np.array([(230, 190, 160), (200, 150, 115), (150, 105, 75), (100, 70, 50)])
-    return dict(
+    traits = dict(
         height=float(rng.uniform(1.55, 1.90)),
         build=float(rng.uniform(0.9, 1.1)),       # shoulder/hip width factor
         skin=tuple(int(c) for c in skin[rng.integers(len(skin))] + rng.integers(-10, 11, 3)),
         shirt=tuple(int(c) for c in _muted(rng, 60, 200, 60)),
         trousers=tuple(int(c) for c in _muted(rng, 30, 120, 30)),
     )
+    if version >= 2:
+        traits.update(height=float(rng.uniform(1.45, 2.00)), build=float(rng.uniform(0.82, 1.18)))
+    return traits
 
 
 def _muted(rng: np.random.Generator, lo: int, hi: int, tint: int) -> np.ndarray:
@@ -267,6 +320,64 @@ def _profile(num_frames: int, hold_start: int, hold_end: int) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(np.pi * u)
 
 
+def _shoulder(b: dict, build: float, side: float) -> np.ndarray:
+    """Body-frame position of the right (``side`` +1) or left (-1) shoulder before the lean."""
+    return np.array([side * b["shoulder"] * build, b["spine_low"] + b["spine_high"] - 0.03, 0.0])
+
+
+def _held(hand: np.ndarray, tip: np.ndarray) -> np.ndarray:
+    """Where a hand holds an object: just beyond the hand, between hand and hand tip."""
+    return hand + 0.6 * (tip - hand)
+
+
+def _body_joints(rng: np.random.Generator, b: dict, build: float, size: float,
+                 right: np.ndarray, left: np.ndarray, t: np.ndarray,
+                 lean_deg: tuple = (2.5, 1.5)) -> np.ndarray:
+    """Body-frame joints (T, 25, 3) (spine base at the origin, x = the person's right, y = up,
+    z = backward) for the arm angle tracks ``right`` / ``left`` (T, 3) at times ``t`` (s).
+
+    Adds a small forward/side torso lean (``lean_deg`` amplitudes, random frequency and phase)
+    and a random stance; the draws are those of the first SynthHOI, in its order."""
+    T = len(t)
+    # torso sway: small forward/side lean of the upper body around the spine base
+    lean_f = np.deg2rad(lean_deg[0] * np.sin(2 * np.pi * rng.uniform(0.2, 0.5) * t
+                                             + rng.uniform(0, 6.3)))
+    lean_s = np.deg2rad(lean_deg[1] * np.sin(2 * np.pi * rng.uniform(0.2, 0.5) * t
+                                             + rng.uniform(0, 6.3)))
+    R_lean = _rot_x(lean_f) @ _rot_z(lean_s)                        # (T, 3, 3)
+
+    J = np.zeros((T, 25, 3))
+    hw = b["hip"] * build
+    up = np.array([0.0, 1.0, 0.0])
+    upper = {  # upper-body joints in the torso frame (before lean)
+        SPINE_MID: up * b["spine_low"],
+        SPINE_SHOULDER: up * (b["spine_low"] + b["spine_high"]),
+        NECK: up * (b["spine_low"] + b["spine_high"] + b["neck"]),
+        HEAD: up * (b["spine_low"] + b["spine_high"] + b["neck"] + b["head"]) + [0, 0, -0.02],
+        L_SHOULDER: _shoulder(b, build, -1.0),
+        R_SHOULDER: _shoulder(b, build, 1.0),
+    }
+    for j, p in upper.items():
+        J[:, j] = p
+    for side, sh, angles, idx in ((1.0, R_SHOULDER, right, (R_ELBOW, R_WRIST, R_HAND, R_TIP,
+                                                             R_THUMB)),
+                                  (-1.0, L_SHOULDER, left, (L_ELBOW, L_WRIST, L_HAND, L_TIP,
+                                                            L_THUMB))):
+        J[:, list(idx)] = np.stack(_arm(J[:, sh], side, angles, b), 1)
+    moving = [j for j in range(25) if j not in (SPINE_BASE, L_HIP, L_KNEE, L_ANKLE, L_FOOT,
+                                                  R_HIP, R_KNEE, R_ANKLE, R_FOOT)]
+    J[:, moving] = np.einsum("tij,tvj->tvi", R_lean, J[:, moving])
+    knee_bend = rng.uniform(0.0, 0.04)
+    for side, (hip, knee, ankle, foot) in ((-1.0, (L_HIP, L_KNEE, L_ANKLE, L_FOOT)),
+                                           (1.0, (R_HIP, R_KNEE, R_ANKLE, R_FOOT))):
+        stance = side * rng.uniform(0.0, 0.05)
+        J[:, hip] = [side * hw, -0.01 * size, 0.0]
+        J[:, knee] = J[:, hip] + [stance, -b["thigh"], -knee_bend]
+        J[:, ankle] = J[:, knee] + [stance * 0.5, -b["shin"], knee_bend]
+        J[:, foot] = J[:, ankle] + [side * 0.02, -0.04 * size, -b["foot"]]
+    return J
+
+
 def simulate_skeleton(rng: np.random.Generator, motion: Motion, traits: dict,
                       camera: int, intrinsics: Sequence[float], frame_size: tuple[int, int],
                       base_frames: int = 60) -> tuple[np.ndarray, dict]:
@@ -292,40 +403,7 @@ def simulate_skeleton(rng: np.random.Generator, motion: Motion, traits: dict,
                      np.full(T, 12.0), 15 + 5 * np.sin(2 * np.pi * 0.4 * t + rng.uniform(0, 6.3))],
                     -1)
 
-    # torso sway: small forward/side lean of the upper body around the spine base
-    lean_f = np.deg2rad(2.5 * np.sin(2 * np.pi * rng.uniform(0.2, 0.5) * t + rng.uniform(0, 6.3)))
-    lean_s = np.deg2rad(1.5 * np.sin(2 * np.pi * rng.uniform(0.2, 0.5) * t + rng.uniform(0, 6.3)))
-    R_lean = _rot_x(lean_f) @ _rot_z(lean_s)                        # (T, 3, 3)
-
-    J = np.zeros((T, 25, 3))
-    sw, hw = b["shoulder"] * traits["build"], b["hip"] * traits["build"]
-    up = np.array([0.0, 1.0, 0.0])
-    upper = {  # upper-body joints in the torso frame (before lean)
-        SPINE_MID: up * b["spine_low"],
-        SPINE_SHOULDER: up * (b["spine_low"] + b["spine_high"]),
-        NECK: up * (b["spine_low"] + b["spine_high"] + b["neck"]),
-        HEAD: up * (b["spine_low"] + b["spine_high"] + b["neck"] + b["head"]) + [0, 0, -0.02],
-        L_SHOULDER: up * (b["spine_low"] + b["spine_high"] - 0.03) + [-sw, 0, 0],
-        R_SHOULDER: up * (b["spine_low"] + b["spine_high"] - 0.03) + [sw, 0, 0],
-    }
-    for j, p in upper.items():
-        J[:, j] = p
-    for side, sh, angles, idx in ((1.0, R_SHOULDER, right, (R_ELBOW, R_WRIST, R_HAND, R_TIP,
-                                                             R_THUMB)),
-                                  (-1.0, L_SHOULDER, left, (L_ELBOW, L_WRIST, L_HAND, L_TIP,
-                                                            L_THUMB))):
-        J[:, list(idx)] = np.stack(_arm(J[:, sh], side, angles, b), 1)
-    moving = [j for j in range(25) if j not in (SPINE_BASE, L_HIP, L_KNEE, L_ANKLE, L_FOOT,
-                                                  R_HIP, R_KNEE, R_ANKLE, R_FOOT)]
-    J[:, moving] = np.einsum("tij,tvj->tvi", R_lean, J[:, moving])
-    knee_bend = rng.uniform(0.0, 0.04)
-    for side, (hip, knee, ankle, foot) in ((-1.0, (L_HIP, L_KNEE, L_ANKLE, L_FOOT)),
-                                           (1.0, (R_HIP, R_KNEE, R_ANKLE, R_FOOT))):
-        stance = side * rng.uniform(0.0, 0.05)
-        J[:, hip] = [side * hw, -0.01 * size, 0.0]
-        J[:, knee] = J[:, hip] + [stance, -b["thigh"], -knee_bend]
-        J[:, ankle] = J[:, knee] + [stance * 0.5, -b["shin"], knee_bend]
-        J[:, foot] = J[:, ankle] + [side * 0.02, -0.04 * size, -b["foot"]]
+    J = _body_joints(rng, b, traits["build"], size, right, left, t)
 
     # place the body in front of the camera: yaw = camera azimuth, then translate
     yaw = np.deg2rad(CAMERA_AZIMUTH[camera] + rng.normal(0, 5.0))
@@ -434,24 +512,47 @@ def render_video(rng: np.random.Generator, joints: np.ndarray, obj: HOIObject,
     the held object at the right hand; 1-2 distractors of other kinds are part of the static
     background, placed away from every position the acting hand takes. ``extra_frames`` (0-2)
     frames repeat the first/last pose so video and skeleton counts differ as in NTU."""
-    import cv2
-
     W, H = frame_size
-    T = len(joints)
     uv = project(joints, intrinsics)                             # (T, 25, 2)
     ppm = intrinsics[0] / joints[..., 2]                         # pixels per metre (T, 25)
     obj_color = np.clip(np.asarray(obj.color) + rng.integers(-15, 16, 3), 0, 255)
-    # held object: just beyond the hand, between hand and hand tip
-    held3d = joints[:, R_HAND] + 0.6 * (joints[:, R_TIP] - joints[:, R_HAND])
+    held3d = _held(joints[:, R_HAND], joints[:, R_TIP])
     held_uv = project(held3d, intrinsics)
     held_ppm = intrinsics[0] / held3d[:, 2]
 
     bg = _background(rng, W, H)
     _place_distractors(rng, bg, obj, uv, held_uv, held_ppm, intrinsics, joints)
 
+    k0 = int(rng.integers(0, extra_frames + 1))                  # extra frames at the start
+    held = HeldItem(obj, held_uv, held_ppm, joints[:, R_HAND, 2] - 0.05, obj_color)
+    return _draw_frames(bg, joints, intrinsics, traits, [held], extra_frames, k0)
+
+
+@dataclass(frozen=True)
+class HeldItem:
+    """An object drawn in every frame of a video: ``uv`` (T, 2) centre pixels, ``ppm`` (T,)
+    pixels per metre, ``depth`` (T,) its place in the painter's order (camera z, metres)."""
+
+    obj: HOIObject
+    uv: np.ndarray
+    ppm: np.ndarray
+    depth: np.ndarray
+    color: np.ndarray
+
+
+def _draw_frames(bg: np.ndarray, joints: np.ndarray, intrinsics: Sequence[float], traits: dict,
+                 items: Sequence[HeldItem], extra_frames: int, k0: int) -> np.ndarray:
+    """Frames (T + extra_frames, H, W, 3): the body (joints (T, 25, 3)) and ``items`` drawn over
+    ``bg`` with cv2 primitives in depth order (painter's algorithm, far first); video frame i
+    shows skeleton frame clip(i - k0, 0, T - 1)."""
+    import cv2
+
+    H, W = bg.shape[:2]
+    T = len(joints)
+    uv = project(joints, intrinsics)                             # (T, 25, 2)
+    ppm = intrinsics[0] / joints[..., 2]                         # pixels per metre (T, 25)
     colors = dict(skin=traits["skin"], shirt=traits["shirt"], trousers=traits["trousers"],
                   shoe=(35, 30, 30))
-    k0 = int(rng.integers(0, extra_frames + 1))                  # extra frames at the start
     n = T + extra_frames
     src = np.clip(np.arange(n) - k0, 0, T - 1)
     frames = np.empty((n, H, W, 3), np.uint8)
@@ -468,9 +569,12 @@ def render_video(rng: np.random.Generator, joints: np.ndarray, obj: HOIObject,
     head_r = np.maximum(1, np.round(0.11 * ppm[:, HEAD] * (1 << shift))).astype(int).tolist()
     shirt, skin = tuple(int(c) for c in colors["shirt"]), tuple(int(c) for c in colors["skin"])
     z = joints[..., 2]
-    # painter's algorithm: draw items far -> near; items 0 torso, 1 head, 2 object, 3+ limbs
+    # painter's algorithm: draw items far -> near; items 0 torso, 1 head, 2 .. 2 + len(items) - 1
+    # the objects, then the limbs
+    first_limb = 2 + len(items)
     depth = np.concatenate([z[:, _TORSO].mean(1, keepdims=True), z[:, HEAD:HEAD + 1],
-                            z[:, R_HAND:R_HAND + 1] - 0.05, (z[:, a_idx] + z[:, b_idx]) / 2], 1)
+                            *(np.broadcast_to(it.depth, (T,))[:, None] for it in items),
+                            (z[:, a_idx] + z[:, b_idx]) / 2], 1)
     order = np.argsort(-depth, axis=1, kind="stable").tolist()
     limb_thick = limb_thick.tolist()
     for i, t in enumerate(src.tolist()):
@@ -478,8 +582,8 @@ def render_video(rng: np.random.Generator, joints: np.ndarray, obj: HOIObject,
         img[:] = bg
         p = pts[t]
         for item in order[t]:
-            if item >= 3:
-                k = item - 3
+            if item >= first_limb:
+                k = item - first_limb
                 cv2.line(img, p[_LIMBS[k][0]], p[_LIMBS[k][1]], limb_col[k], limb_thick[t][k],
                          cv2.LINE_AA, shift)
             elif item == 0:
@@ -490,7 +594,8 @@ def render_video(rng: np.random.Generator, joints: np.ndarray, obj: HOIObject,
             elif item == 1:
                 cv2.circle(img, p[HEAD], head_r[t], skin, -1, cv2.LINE_AA, shift)
             else:
-                _draw_object(img, obj, held_uv[t, 0], held_uv[t, 1], held_ppm[t], obj_color)
+                it = items[item - 2]
+                _draw_object(img, it.obj, it.uv[t, 0], it.uv[t, 1], it.ppm[t], it.color)
     return frames
 
 
@@ -525,6 +630,323 @@ def _place_distractors(rng: np.random.Generator, bg: np.ndarray, held: HOIObject
         col = np.clip(np.asarray(o.color) + rng.integers(-15, 16, 3), 0, 255)
         _draw_object(bg, o, cand[c, 0], cand[c, 1], ppm[c], col)
         order = order[order != c]
+
+
+# --------------------------------------------------------------------------- SynthHOI v2
+#: v2 table per motion pair, out of the motion's way and within reach (uniform ranges, metres
+#: for a 1.75 m body): outwards from the acting shoulder, height of the top above the spine
+#: base, distance in front of the body. Raise-to-head and push sweep the front of the body:
+#: the table stands front-side; lift-overhead sweeps the side: the table stands in front.
+_TABLE = (((0.22, 0.30), (-0.13, -0.07), (0.19, 0.25)),
+          ((0.22, 0.30), (-0.13, -0.07), (0.19, 0.25)),
+          ((0.02, 0.10), (-0.07, -0.01), (0.33, 0.39)))
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One SynthHOI v2 performance in camera space (metres): what the skeleton file and the video
+    show, and the per-frame ground truth behind them.
+
+    Object kinds are indices into :data:`OBJECTS`. The acted-upon object's kind is the class's
+    and is not part of the scene (the skeleton never depends on it); every other kind here is
+    drawn independently of the class."""
+
+    joints: np.ndarray        # (T, 25, 3)
+    acting: int               # the acting hand joint (R_HAND or L_HAND)
+    object_xyz: np.ndarray    # (T, 3) centre of the acted-upon object
+    in_hand: np.ndarray       # (T,) bool: the object is in the acting hand (else on the table)
+    other_kind: int           # the look-alike held in the other, non-moving hand ...
+    other_xyz: np.ndarray     # (T, 3) ... and its centre
+    table_kinds: tuple        # the look-alikes lying on the table (the object's neighbours) ...
+    table_xyz: np.ndarray     # (K, 3) ... and their centres
+    table_top: np.ndarray     # (4, 3) corners of the table top, in drawing order
+    table_legs: np.ndarray    # (4, 2, 3) top and floor end of each leg
+    view: tuple               # (azimuth, elevation) of the camera for this sample, degrees
+
+
+def camera_view(seed: int, setup: int, camera: int) -> tuple[float, float]:
+    """v2: (azimuth, elevation) in degrees of camera ``camera`` of setup ``setup``.
+
+    NTU's three azimuths (-45, 0, +45) each moved by up to 10 degrees, and a downward tilt of
+    0-22 degrees, fixed per (seed, setup, camera): the cameras differ in height as well as in
+    direction, so the cross-view split tests on a view that training never saw, which the
+    skeleton augmentation's rotations (SPEC §1.4) exist to cover."""
+    rng = np.random.default_rng([seed, 0xCA3E7A, setup, camera])
+    return float(CAMERA_AZIMUTH[camera] + rng.uniform(-10.0, 10.0)), float(rng.uniform(0.0, 22.0))
+
+
+def _keyframes(knots: np.ndarray, poses: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Pose tracks (T, D) at times ``u`` (T,): cosine ease from ``poses[k]`` to ``poses[k + 1]``
+    between ``knots[k]`` and ``knots[k + 1]`` (increasing, covering ``u``)."""
+    k = np.clip(np.searchsorted(knots, u, side="right") - 1, 0, len(knots) - 2)
+    w = np.clip((u - knots[k]) / (knots[k + 1] - knots[k]), 0.0, 1.0)
+    w = 0.5 - 0.5 * np.cos(np.pi * w)
+    return poses[k] + w[:, None] * (poses[k + 1] - poses[k])
+
+
+def _reach(shoulder: np.ndarray, side: float, targets: np.ndarray, b: dict,
+           iters: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """Arm angles (K, 3) (degrees, :func:`_arm`) that put the held point (:func:`_held`) at
+    each of ``targets`` (K, 3), and the distance (K,) left to each target.
+
+    Damped Gauss-Newton with a finite-difference Jacobian from three starting poses (forward,
+    sideways, back), the best one kept; every start, target and Jacobian column goes through
+    one forward-kinematics call per step."""
+    starts = np.array([[30.0, 30.0, 30.0], [0.0, 60.0, 20.0], [-30.0, 30.0, 80.0]])
+    K, n = len(targets), len(starts)
+    goal = np.tile(targets, (n, 1))                                # (nK, 3)
+    q = np.repeat(starts, K, axis=0)                               # (nK, 3)
+    step = np.eye(3) * 0.5                                         # degrees
+    for _ in range(iters):
+        Q = np.concatenate([q[None], q[None] + step[:, None]], 0).reshape(-1, 3)
+        arm = _arm(shoulder, side, Q, b)
+        p = _held(arm[2], arm[3]).reshape(4, n * K, 3)
+        r = p[0] - goal
+        Jac = np.moveaxis((p[1:] - p[:1]) / 0.5, 0, -1)            # (nK, 3 xyz, 3 angles)
+        A = np.swapaxes(Jac, 1, 2) @ Jac + 1e-6 * np.eye(3)
+        q = q - np.linalg.solve(A, np.swapaxes(Jac, 1, 2) @ r[..., None])[..., 0]
+        q = np.clip(q, [-45.0, -10.0, 0.0], [170.0, 170.0, 150.0])
+    arm = _arm(shoulder, side, q, b)
+    err = np.linalg.norm(_held(arm[2], arm[3]) - goal, axis=-1).reshape(n, K)
+    best = err.argmin(0)
+    return q.reshape(n, K, 3)[best, np.arange(K)], err[best, np.arange(K)]
+
+
+def _scene_bounds(points: np.ndarray, intrinsics: Sequence[float], frame_size: tuple[int, int],
+                  depth: float, margin: float) -> tuple:
+    """Ranges of the translation (tx, ty) that keep every camera-space point of ``points``
+    (rotated, origin at the body, at distance ``depth``) inside the frame with a ``margin``
+    fraction on each side: linear bounds per point, since tx, ty leave each point's depth
+    alone. Returns (lo_x, hi_x, lo_y, hi_y)."""
+    W, H = frame_size
+    fx, fy, cx, cy = intrinsics
+    x, y, z = points[:, 0], points[:, 1], points[:, 2] + depth
+    mw, mh = margin * W, margin * H
+    return (((mw - cx) * z / fx - x).max(), ((W - 1 - mw - cx) * z / fx - x).min(),
+            ((cy - (H - 1 - mh)) * z / fy - y).max(), ((cy - mh) * z / fy - y).min())
+
+
+def simulate_scene(rng: np.random.Generator, motion: Motion, traits: dict, view: tuple,
+                   intrinsics: Sequence[float], frame_size: tuple[int, int],
+                   base_frames: int = 72) -> Scene:
+    """One v2 performance of ``motion``: the person picks the object up from a table, performs
+    the motion with it, puts it back (camera space, see :class:`Scene`).
+
+    Timeline, as fractions of the sequence (forward direction)::
+
+        0 .. 0.10-0.11      acting hand resting over the middle of the table
+        .. 0.145-0.165      reach to the object's place; grasp
+        .. 0.835-0.855      table -> motion start (hold) -> end (hold) -> table; release
+        .. 0.89-0.90        back over the middle of the table; rest to the end
+
+    so the object is in the acting hand at every p in [0.165, 0.835] and on the table at
+    p <= 0.145 and p >= 0.855; from p = 0.3 to 0.7 the hand is at the motion's start, end or
+    between them, away from the table (see ``_TABLE``). The resting hand is far from every
+    motion pose, so from p = 0.3 on the acting hand has moved most (Eq. 13). The table has four
+    places around the resting hand; the items lying there in the middle of the action are drawn
+    before, and independently of, the class object, which takes a random free place: what
+    remains on the table says nothing about what was taken. The hand grips every object at the
+    same height, so the skeleton never depends on the object. Like v1, every random quantity of
+    the start has the distribution of the end, and a reversed motion is the forward performance
+    played backwards."""
+    size = traits["height"] / 1.75 * rng.uniform(0.98, 1.02)   # per-sample size jitter
+    b = {k: v * size for k, v in _BONES.items()}
+    side = 1.0 if rng.random() < 0.5 else -1.0                  # acting hand: right or left
+    speed = rng.uniform(0.85, 1.2)
+    T = int(round(base_frames / speed))
+    t, u = np.arange(T) / FPS, np.arange(T) / (T - 1)
+
+    # the table (body frame, see _TABLE) with four places around the resting hand
+    shoulder = _shoulder(b, traits["build"], side)
+    out, up, fwd = (rng.uniform(*r) for r in _TABLE[MOTIONS.index(motion) // 2])
+    top = np.array([shoulder[0] + side * out * size, up * size, -fwd * size])
+    grid = np.array([[sx, 0.0, sz] for sx in (-1.0, 1.0) for sz in (-1.0, 1.0)])
+    places = top + grid * 0.08 * size
+    n_items = int(rng.integers(1, 4))
+    order = rng.permutation(4)
+    item_places, obj_place = order[:n_items], int(order[n_items])
+    table_kinds = tuple(int(k) for k in rng.integers(0, len(OBJECTS), n_items))
+    other_kind = int(rng.integers(len(OBJECTS)))
+    grip = np.array([0.0, 0.09 * size, 0.0])                  # hand height above the table top
+    (rest_q, grasp_q), _ = _reach(shoulder, side, np.stack([top + grip * 0.6,
+                                                            places[obj_place] + grip]), b)
+    # where the arm falls short of the object's place (about 1 in 100), the table moves so
+    # the object lies where the hand takes it
+    arm = _arm(shoulder, side, grasp_q[None], b)
+    gap = _held(arm[2], arm[3])[0] - (places[obj_place] + grip)
+    top, places = top + gap, places + gap
+
+    # the acting arm's keyframes: rest -> grasp -> motion start -> end -> grasp -> rest, as
+    # fractions of the sequence (the motion takes what the rest leaves, about 0.37)
+    h0, h1 = rng.uniform(0.10, 0.11, 2)                          # resting
+    fg, fr = rng.uniform(0.145, 0.165, 2)                         # grasp, 1 - release
+    b1, b2 = rng.uniform(0.08, 0.11, 2)                           # table <-> motion
+    hs, he = rng.uniform(0.03, 0.06, 2)                           # holds at start / end
+    dw = 0.015                                                    # dwell at grasp / release
+    move = 1.0 - fg - fr - 2 * dw - b1 - b2 - hs - he
+    knots = np.concatenate([[0.0, h0, fg - dw, fg + dw],
+                            fg + dw + np.cumsum([b1, hs, move, he, b2]),
+                            [1.0 - fr + dw, 1.0 - h1, 1.0]])
+    start = np.asarray(motion.start) + rng.normal(0, 4.0, 3)
+    end = np.asarray(motion.end) + rng.normal(0, 4.0, 3)
+    poses = np.stack([rest_q, rest_q, grasp_q, grasp_q, start, start, end, end, grasp_q,
+                      grasp_q, rest_q, rest_q])
+    acting = _keyframes(knots, poses, u) + 1.5 * np.sin(2 * np.pi * 0.7 * t[:, None]
+                                                        + rng.uniform(0, 2 * np.pi, 3))
+    # the other arm holds its look-alike in front of the hip and hardly moves
+    other = (np.array([10.0, 10.0, 65.0]) + rng.normal(0, 4.0, 3)
+             + 3.0 * np.sin(2 * np.pi * 0.4 * t[:, None] + rng.uniform(0, 2 * np.pi, 3)))
+    right, left = (acting, other) if side > 0 else (other, acting)
+    J = _body_joints(rng, b, traits["build"], size, right, left, t, lean_deg=(1.0, 0.8))
+    in_hand = (u >= fg) & (u <= 1.0 - fr)
+
+    # table geometry and the items on it (body frame)
+    floor = J[..., 1].min()
+    half = np.array([0.17, 0.0, 0.15]) * size
+    corners = top + half * np.array([[-1, 0, -1], [1, 0, -1], [1, 0, 1], [-1, 0, 1]])
+    feet = corners * 0.85 + top * 0.15                           # legs slightly inset
+    legs = np.stack([feet, feet * [1, 0, 1] + [0, floor, 0]], 1)  # (4, 2, 3)
+    items = places[item_places] + np.array([[0.0, V2_OBJECT_SCALE * OBJECTS[k].size[1] / 2, 0.0]
+                                            for k in table_kinds])
+
+    # camera: view of this camera and setup, then a place in the frame
+    az, el = view
+    yaw = np.deg2rad(az + rng.normal(0, 4.0))
+    pitch = np.deg2rad(el + rng.normal(0, 1.5))
+    R = _rot_x(np.asarray(-pitch)) @ _rot_y(np.asarray(yaw))  # looking down by ``pitch``
+    J, corners, legs, items = (a @ R.T for a in (J, corners, legs, items))
+    pts = np.concatenate([J.reshape(-1, 3), corners, legs.reshape(-1, 3), items])
+    depth = rng.uniform(4.3, 5.6)
+    for _ in range(12):                                          # too big for the frame: step back
+        lo_x, hi_x, lo_y, hi_y = _scene_bounds(pts, intrinsics, frame_size, depth, 0.07)
+        if lo_x < hi_x and lo_y < hi_y:
+            break
+        depth *= 1.1
+    shift = np.array([rng.uniform(lo_x, hi_x), lo_y + (hi_y - lo_y) * rng.uniform(0.2, 0.8),
+                      depth])
+    J, corners, legs, items = (a + shift for a in (J, corners, legs, items))
+    J = J + rng.normal(0, 0.004, J.shape)                          # Kinect-like joint jitter
+    if motion.reverse:
+        J, in_hand = J[::-1].copy(), in_hand[::-1].copy()
+
+    hand, tip, o_hand, o_tip = ((R_HAND, R_TIP, L_HAND, L_TIP) if side > 0
+                                else (L_HAND, L_TIP, R_HAND, R_TIP))
+    held = _held(J[:, hand], J[:, tip])
+    g = np.flatnonzero(in_hand)
+    # before the grasp and after the release the object lies where the hand took / left it
+    object_xyz = held[np.clip(np.arange(T), g[0], g[-1])]
+    return Scene(joints=J, acting=hand, object_xyz=object_xyz, in_hand=in_hand,
+                 other_kind=other_kind, other_xyz=_held(J[:, o_hand], J[:, o_tip]),
+                 table_kinds=table_kinds, table_xyz=items, table_top=corners, table_legs=legs,
+                 view=(float(np.rad2deg(yaw)), float(np.rad2deg(pitch))))
+
+
+def _instance_color(rng: np.random.Generator, obj: HOIObject) -> np.ndarray:
+    """The colour of one instance of ``obj``: the kind's colour +-15 per channel (every
+    instance, held or distractor, follows this one rule, so look-alikes are look-alikes)."""
+    return np.clip(np.asarray(obj.color) + rng.integers(-15, 16, 3), 0, 255)
+
+
+def _clutter(rng: np.random.Generator, img: np.ndarray, keep_out: np.ndarray,
+             ppm_range: tuple) -> list:
+    """Background clutter drawn into ``img``: 8-14 muted shapes anywhere (boxes, discs, bars),
+    and 2-5 look-alike objects (kinds independent of the class), each on a small shelf,
+    outside the person's box ``keep_out`` (x0, y0, x1, y1). Returns the look-alikes as
+    ``[(kind, u, v, ppm)]``."""
+    import cv2
+
+    H, W = img.shape[:2]
+    n = int(rng.integers(8, 15))
+    shape = rng.integers(0, 3, n)
+    xy = rng.uniform(0, 1, (n, 2)) * [W, H]
+    wh = rng.uniform(0.02, 0.09, (n, 2)) * W
+    for s, (x, y), (w, h) in zip(shape.tolist(), xy.tolist(), wh.tolist()):
+        c = tuple(int(v) for v in _muted(rng, 30, 230, 50))
+        if s == 0:
+            cv2.rectangle(img, (int(x), int(y)), (int(x + w), int(y + h)), c, -1)
+        elif s == 1:
+            cv2.circle(img, (int(x), int(y)), max(1, int(w / 2)), c, -1, cv2.LINE_AA)
+        else:
+            cv2.line(img, (int(x), int(y)), (int(x + w), int(y + h / 3)), c,
+                     max(1, int(h / 12)), cv2.LINE_AA)
+
+    m = int(rng.integers(2, 6))
+    kinds = rng.integers(0, len(OBJECTS), m)
+    cand = rng.uniform([0.05, 0.08], [0.95, 0.92], (64, 2)) * [W, H]
+    ppm = rng.uniform(*ppm_range, 64)
+    r = 0.2 * ppm                                                 # object radius + a gap
+    out = ((cand[:, 0] + r < keep_out[0]) | (cand[:, 0] - r > keep_out[2])
+           | (cand[:, 1] + r < keep_out[1]) | (cand[:, 1] - r > keep_out[3]))
+    placed: list = []
+    for c in np.flatnonzero(out).tolist():
+        if len(placed) == m:
+            break
+        if all(np.hypot(*(cand[c] - q[1:3])) > r[c] + 0.2 * q[3] for q in placed):
+            placed.append((int(kinds[len(placed)]), *cand[c].tolist(), float(ppm[c])))
+    for k, x, y, p in placed:
+        o = OBJECTS[k]
+        shelf = tuple(int(v) for v in _muted(rng, 60, 160, 30))
+        y0 = int(round(y + o.size[1] * p / 2))
+        cv2.rectangle(img, (int(x - 0.25 * p), y0), (int(x + 0.25 * p), y0 + max(1, int(0.04 * p))),
+                      shelf, -1)
+        _draw_object(img, o, x, y, p, _instance_color(rng, o))
+    return placed
+
+
+def _draw_table(rng: np.random.Generator, img: np.ndarray, scene: Scene,
+                intrinsics: Sequence[float]) -> None:
+    """The table as part of the static background: four legs, then the top (so it stays
+    behind the person even where it stands nearer the camera, a simplification; the items on
+    it are drawn per frame, in depth order with the body)."""
+    import cv2
+
+    wood = np.clip(_muted(rng, 80, 170, 30) * np.array([1.1, 0.95, 0.8]), 0, 255)
+    top_c, leg_c = tuple(int(v) for v in wood), tuple(int(v * 0.7) for v in wood)
+    legs = project(scene.table_legs, intrinsics)                  # (4, 2, 2)
+    leg_w = max(1, int(round(0.035 * intrinsics[0] / scene.table_legs[..., 2].mean())))
+    for a, b in np.round(legs).astype(int).tolist():
+        cv2.line(img, tuple(a), tuple(b), leg_c, leg_w, cv2.LINE_AA)
+    quad = np.round(project(scene.table_top, intrinsics)).astype(np.int32)
+    cv2.fillConvexPoly(img, cv2.convexHull(quad), top_c, cv2.LINE_AA)
+    cv2.polylines(img, [cv2.convexHull(quad)], True, leg_c, 1, cv2.LINE_AA)
+
+
+def render_scene(rng: np.random.Generator, scene: Scene, obj: HOIObject, traits: dict,
+                 intrinsics: Sequence[float], frame_size: tuple[int, int],
+                 extra_frames: int = 0) -> tuple[np.ndarray, dict]:
+    """Render a v2 video (N, H, W, 3) uint8 of ``scene`` with ``obj`` the acted-upon object.
+
+    Background: v1's room, clutter (:func:`_clutter`: muted shapes and look-alike objects on
+    shelves away from the person), the table. Per frame, in depth order: the body, the object
+    (on the table or in the acting hand), the look-alike in the other hand and those on the
+    table. Returns (frames, info) with ``info["k0"]`` (video frame i shows skeleton frame
+    clip(i - k0, 0, T - 1)) and ``info["shelf"]`` (the clutter's look-alikes, ``[(kind, u, v,
+    ppm)]``)."""
+    W, H = frame_size
+    f = intrinsics[0]
+    T = len(scene.joints)
+    bg = _background(rng, W, H)
+    # the person's box (every frame, the table and what lies on it) keeps the shelves away
+    pts = np.concatenate([scene.joints.reshape(-1, 3), scene.table_top,
+                          scene.table_legs.reshape(-1, 3), scene.table_xyz, scene.other_xyz,
+                          scene.object_xyz])
+    uv = project(pts, intrinsics)
+    keep_out = np.concatenate([uv.min(0), uv.max(0)]) + np.array([-1, -1, 1, 1]) * 0.04 * H
+    z = scene.joints[:, SPINE_BASE, 2].mean()
+    ppm = f * V2_OBJECT_SCALE                                     # objects at v2's scale
+    shelf = _clutter(rng, bg, keep_out, (ppm / (z + 1.5), ppm / max(z - 0.5, 1.0)))
+    _draw_table(rng, bg, scene, intrinsics)
+
+    def item(o: HOIObject, xyz: np.ndarray) -> HeldItem:
+        xyz = np.broadcast_to(xyz, (T, 3))
+        return HeldItem(o, project(xyz, intrinsics), ppm / xyz[:, 2], xyz[:, 2] - 0.05,
+                        _instance_color(rng, o))
+
+    items = [item(obj, scene.object_xyz), item(OBJECTS[scene.other_kind], scene.other_xyz),
+             *(item(OBJECTS[k], xyz) for k, xyz in zip(scene.table_kinds, scene.table_xyz))]
+    k0 = int(rng.integers(0, extra_frames + 1))                   # extra frames at the start
+    frames = _draw_frames(bg, scene.joints, intrinsics, traits, items, extra_frames, k0)
+    return frames, dict(k0=k0, shelf=shelf)
 
 
 # --------------------------------------------------------------------------- files
@@ -588,8 +1010,60 @@ def _orientations(J: np.ndarray) -> np.ndarray:
     return q
 
 
+@dataclass(frozen=True)
+class BuiltSample:
+    """One sample before it is written: what its two files hold, and (v2) its ground truth.
+
+    ``joints`` (T, 25, 3) float64 holding the float32 values the skeleton file round-trips,
+    ``color`` / ``depth`` their projections, ``frames`` (N, H, W, 3) the video; v2 adds the
+    :class:`Scene` and ``info`` from :func:`render_scene` (``k0``, ``shelf``)."""
+
+    joints: np.ndarray
+    color: np.ndarray
+    depth: np.ndarray
+    body_id: int
+    frames: np.ndarray
+    scene: Optional[Scene] = None
+    info: Optional[dict] = None
+
+
+def build_sample(sample: SynthSample, seed: int = 0, size: Optional[tuple[int, int]] = None,
+                 version: int = 1) -> BuiltSample:
+    """Simulate and render one sample of SynthHOI ``version`` (1 or 2) without writing it."""
+    import cv2
+
+    if version not in VERSIONS:
+        raise ValueError(f"SynthHOI version {version!r}: expected one of {VERSIONS}")
+    size = DEFAULT_SIZE[version] if size is None else size
+    cv2.setNumThreads(1)
+    rng = np.random.default_rng([seed, *(ord(c) for c in sample.name)])
+    motion, obj = class_parts(sample.label)
+    traits = _subject_traits(seed, sample.subject, version)
+    intr = camera_intrinsics(*size)
+    scene = None
+    if version == 1:
+        joints, _ = simulate_skeleton(rng, motion, traits, sample.camera, intr, size)
+    else:
+        scene = simulate_scene(rng, motion, traits, camera_view(seed, sample.setup, sample.camera),
+                               intr, size)
+        joints = scene.joints
+    # the reader returns float32: project exactly the numbers the file holds
+    joints = joints.astype(np.float32).astype(np.float64)
+    color, depth = project(joints, intr), depth_projection(joints)
+    body_id = int(rng.integers(72057594037927936, 72057594037937936))   # Kinect-style IDs
+    extra = int(rng.integers(0, 3))
+    info = None
+    if scene is None:
+        frames = render_video(rng, joints, obj, traits, intr, size, extra_frames=extra)
+    else:
+        scene = replace(scene, joints=joints)
+        frames, info = render_scene(rng, scene, obj, traits, intr, size, extra_frames=extra)
+    return BuiltSample(joints, color, depth, body_id, frames, scene, info)
+
+
 def generate_sample(out: str | Path, sample: SynthSample, seed: int = 0,
-                    size: tuple[int, int] = (320, 240), overwrite: bool = False) -> bool:
+                    size: Optional[tuple[int, int]] = None, overwrite: bool = False,
+                    version: int = 1) -> bool:
     """Write ``NAME.skeleton`` and ``NAME_rgb.avi`` for one sample into ``out``.
 
     Returns False when both files already exist (resume) and ``overwrite`` is off."""
@@ -597,46 +1071,37 @@ def generate_sample(out: str | Path, sample: SynthSample, seed: int = 0,
     skel_path, video_path = out / f"{sample.name}.skeleton", out / f"{sample.name}_rgb.avi"
     if not overwrite and skel_path.exists() and video_path.exists():
         return False
-    import cv2
-
     from mmff.data.ntu import write_skeleton
 
-    cv2.setNumThreads(1)
-    rng = np.random.default_rng([seed, *(ord(c) for c in sample.name)])
-    motion, obj = class_parts(sample.label)
-    traits = _subject_traits(seed, sample.subject)
-    intr = camera_intrinsics(*size)
-    joints, _ = simulate_skeleton(rng, motion, traits, sample.camera, intr, size)
-    # the reader returns float32: project exactly the numbers the file holds
-    joints = joints.astype(np.float32).astype(np.float64)
-    color, depth = project(joints, intr), depth_projection(joints)
-    body_id = int(rng.integers(72057594037927936, 72057594037937936))   # Kinect-style IDs
-    extra = int(rng.integers(0, 3))
-    frames = render_video(rng, joints, obj, traits, intr, size, extra_frames=extra)
+    s = build_sample(sample, seed, size, version)
     # write_skeleton is atomic (temp file + os.replace); 9 digits round-trip float32 exactly
-    write_skeleton(skel_path, joints[:, None], color[:, None], [body_id], depth=depth[:, None],
-                   orientation=_orientations(joints)[:, None])
-    encode_video(video_path, frames)
+    write_skeleton(skel_path, s.joints[:, None], s.color[:, None], [s.body_id],
+                   depth=s.depth[:, None], orientation=_orientations(s.joints)[:, None])
+    encode_video(video_path, s.frames)
     return True
 
 
 def _worker(args: tuple) -> tuple[str, Optional[str], bool]:
-    out, sample, seed, size, overwrite = args
+    out, sample, seed, size, overwrite, version = args
     try:
-        return sample.name, None, generate_sample(out, sample, seed, size, overwrite)
+        return sample.name, None, generate_sample(out, sample, seed, size, overwrite, version)
     except Exception as e:  # noqa: BLE001 - reported per sample, the batch keeps going
         return sample.name, f"{type(e).__name__}: {e}", False
 
 
 def generate(out: str | Path, samples_per_class: int = 24, seed: int = 0,
-             size: str | tuple[int, int] = (320, 240), workers: int = 1,
+             size: Optional[str | tuple[int, int]] = None, workers: int = 1,
              overwrite: bool = False, progress: bool = True,
-             classes: Optional[Iterable[int]] = None) -> dict:
-    """Generate SynthHOI into ``out`` (NTU layout: skeleton + video per sample, classes.txt,
-    synth.json). Parallel over ``workers`` processes, resumable (existing samples are skipped).
+             classes: Optional[Iterable[int]] = None, version: int = 1) -> dict:
+    """Generate SynthHOI ``version`` (1: the original; 2: every module's premise by
+    construction, see the module docstring) into ``out`` (NTU layout: skeleton + video per
+    sample, classes.txt, synth.json). ``size`` defaults to :data:`DEFAULT_SIZE` of the
+    version. Parallel over ``workers`` processes, resumable (existing samples are skipped).
 
     Returns a summary ``{"written", "skipped", "failed": [{"name", "error"}], "samples"}``."""
-    size = parse_size(size)
+    if version not in VERSIONS:
+        raise ValueError(f"SynthHOI version {version!r}: expected one of {VERSIONS}")
+    size = parse_size(DEFAULT_SIZE[version] if size is None else size)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plan = sample_plan(samples_per_class)
@@ -644,16 +1109,21 @@ def generate(out: str | Path, samples_per_class: int = 24, seed: int = 0,
         keep = set(classes)
         plan = [s for s in plan if s.label in keep]
     atomic_write_text(out / "classes.txt", "".join(c + "\n" for c in SYNTH_CLASSES))
-    meta = dict(generator="mmff.data.synth/1", seed=seed, size=list(size), fps=FPS,
+    meta = dict(generator=f"mmff.data.synth/{version}", seed=seed, size=list(size), fps=FPS,
                 samples_per_class=samples_per_class, intrinsics=list(camera_intrinsics(*size)),
                 depth_intrinsics=list(DEPTH_INTRINSICS),
                 classes=[dict(label=i, name=n, motion=class_parts(i)[0].name.format("").strip(),
                               object=class_parts(i)[1].name,
                               pair=i // (2 * len(OBJECTS)), reverse=class_parts(i)[0].reverse)
                          for i, n in enumerate(SYNTH_CLASSES)])
+    if version > 1:  # (version 1's synth.json stays as it always was)
+        meta.update(version=version, camera_views=[
+            dict(setup=st, camera=c, azimuth=round(v[0], 3), elevation=round(v[1], 3))
+            for st, c in sorted({(x.setup, x.camera) for x in plan})
+            for v in [camera_view(seed, st, c)]])
     atomic_write_text(out / "synth.json", json.dumps(meta, indent=1) + "\n")
 
-    tasks = [(str(out), s, seed, size, overwrite) for s in plan]
+    tasks = [(str(out), s, seed, size, overwrite, version) for s in plan]
     written, skipped, failed = 0, 0, []
     bar = _progress(len(tasks), "synth", progress)
     if workers > 1 and len(tasks) > 1:

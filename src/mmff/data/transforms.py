@@ -22,7 +22,8 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from mmff.layouts import LAYOUTS
+from mmff.config import GRAPH_BACKBONES
+from mmff.layouts import LAYOUTS, get_layout, layout_for_joints
 
 __all__ = [
     "KINECT_V2_COLOR_INTRINSICS", "NTU_REFERENCE_HEIGHT", "SHOULDER_LEFT", "SHOULDER_RIGHT",
@@ -33,6 +34,8 @@ __all__ = [
     "crop_and_resize", "points_to_crop", "pad_bodies", "Compose", "STEPS", "register_step",
     "build_step", "PadBodies", "VAPre", "UniformSample", "PadToLength", "SkeletonAugment",
     "ToSTGCNInput", "ToRNNInput", "skeleton_steps", "build_skeleton_pipeline",
+    "PYSKL_TEST_SEED", "uniform_clip_indices", "UniformSampleFrames", "MODALITIES",
+    "bone_parents", "skeleton_modality", "SkeletonModality", "clip_step",
 ]
 
 #: Kinect v2 colour camera (1920x1080), pinhole fx, fy, cx, cy in pixels. Typical calibration
@@ -175,6 +178,79 @@ def pad_to_length(joints: np.ndarray, clip_len: int, mode: str = "zero") -> np.n
     out = joints[np.maximum(idx, 0)]
     out[idx < 0] = 0
     return out
+
+
+#: PYSKL ``UniformSampleFrames``' fixed test-time seed (its ``seed=255``)
+PYSKL_TEST_SEED = 255
+
+
+def uniform_clip_indices(n: int, clip_len: int, rng: Optional[np.random.Generator] = None,
+                         seed: int = PYSKL_TEST_SEED) -> np.ndarray:
+    """``clip_len`` frame indices out of ``n`` real frames: PYSKL's ``UniformSampleFrames``
+    (one clip, ``p_interval`` 1), the 100-frame sampling of its ST-GCN recipe.
+
+    * ``n >= 2 * clip_len``: segment ``i`` is ``[i n // clip_len, (i + 1) n // clip_len)``;
+      one frame drawn uniformly in each.
+    * ``clip_len <= n < 2 * clip_len``: every frame but ``n - clip_len`` of them, dropped at
+      random (PYSKL's gap draw: ``n - clip_len`` of the ``clip_len + 1`` gaps, no repeats).
+    * ``n < clip_len``: the clip looped from a start frame, ``(start + i) mod n``; training
+      draws the start, test starts at 0 (as PYSKL).
+
+    Training passes ``rng`` (the item's generator); test (``rng=None``) makes the same draws
+    from a fresh ``np.random.default_rng(seed)``, so a sample's test clip depends on ``n``
+    only, like PYSKL's ``np.random.seed(255)`` at test (not the same numbers: PYSKL draws
+    from numpy's legacy global generator)."""
+    if n <= 0:
+        raise ValueError(f"uniform sampling: sequence has no frames (n={n})")
+    train = rng is not None
+    rng = rng if train else np.random.default_rng(seed)
+    if n < clip_len:
+        start = int(rng.integers(n)) if train else 0
+        return (start + np.arange(clip_len)) % n
+    if n < 2 * clip_len:
+        gaps = np.zeros(clip_len + 1, np.int64)
+        gaps[rng.choice(clip_len + 1, n - clip_len, replace=False)] = 1
+        return np.arange(clip_len) + np.cumsum(gaps)[:-1]
+    edges = np.arange(clip_len + 1, dtype=np.int64) * n // clip_len
+    return edges[:-1] + rng.integers(np.diff(edges))
+
+
+# --------------------------------------------------------------------------- modalities
+#: ``data.modality``: joint, bone, joint motion, bone motion (PYSKL's four streams)
+MODALITIES = ("j", "b", "jm", "bm")
+
+
+def bone_parents(layout: str) -> np.ndarray:
+    """(V,) parent joint of every joint (the root is its own parent) for the bone modality.
+
+    Bones belong to the skeleton's joints, not to the graph a backbone convolves over: the
+    ``(child, parent)`` edges of the first layout with the same joints
+    (:func:`mmff.layouts.layout_for_joints`). NTU's 25 joints (``ntu`` and ``ntu_kinect``
+    graphs alike): the ``ntu`` edges, exactly PYSKL's ``JointToBone`` pairs for ``nturgb+d``
+    (hands chained 21 -> 22 -> 7 and 23 -> 24 -> 11, root SpineShoulder 20); SYSU's 20: its
+    Kinect v1 bones (root HipCenter)."""
+    lay = layout_for_joints(get_layout(layout).num_joints)
+    parents = np.arange(lay.num_joints)
+    child, parent = np.asarray(lay.edges, np.int64).T
+    if len(set(child.tolist())) != len(child) or len(child) != lay.num_joints - 1:
+        raise ValueError(f"layout {lay.name!r}: its edges are not a (child, parent) tree over "
+                         f"{lay.num_joints} joints (no bone modality)")
+    parents[child] = parent
+    return parents
+
+
+def skeleton_modality(joints: np.ndarray, modality: str, parents: np.ndarray) -> np.ndarray:
+    """(T, M, V, C) joints -> the ``modality`` input (same shape, float32), PYSKL's
+    ``GenSkeFeat``: ``j`` the joints; ``b`` bones ``x_v - x_parent(v)`` (root 0); ``jm`` / ``bm``
+    the motion of joints / bones ``x[t + 1] - x[t]``, last frame 0."""
+    if modality not in MODALITIES:
+        raise ValueError(f"skeleton modality must be one of {MODALITIES}, got {modality!r}")
+    x = np.asarray(joints, np.float32)
+    if modality in ("b", "bm"):
+        x = x - x[:, :, parents]
+    if modality in ("jm", "bm"):
+        x = np.concatenate([np.diff(x, axis=0), np.zeros_like(x[:1])], axis=0)
+    return x
 
 
 # --------------------------------------------------------------------------- augmentation
@@ -447,6 +523,47 @@ class PadToLength:
 
 
 @register_step
+class UniformSampleFrames:
+    """``clip_len`` frames of the sequence, PYSKL's sampling (:func:`uniform_clip_indices`):
+    random within segments when ``train``, the fixed ``seed`` draw at test."""
+
+    def __init__(self, clip_len: int = 100, train: bool = False, seed: int = PYSKL_TEST_SEED):
+        self.clip_len, self.train, self.seed = int(clip_len), bool(train), int(seed)
+
+    def __call__(self, results: dict) -> dict:
+        j = results["joints"]
+        idx = uniform_clip_indices(j.shape[0], self.clip_len,
+                                   _rng(results) if self.train else None, self.seed)
+        results["joints"] = j[idx]
+        return results
+
+    def __repr__(self) -> str:
+        return (f"UniformSampleFrames(clip_len={self.clip_len}, train={self.train}, "
+                f"seed={self.seed})")
+
+
+@register_step
+class SkeletonModality:
+    """``joints`` -> the ``modality`` input (:func:`skeleton_modality`; the bones of the
+    ``layout``'s joints, :func:`bone_parents`). Runs on the whole sequence before the temporal
+    step, as PYSKL's ``GenSkeFeat`` precedes ``UniformSample``: a sampled frame's motion is
+    the difference to the next real frame."""
+
+    def __init__(self, modality: str = "j", layout: str = "ntu"):
+        if modality not in MODALITIES:
+            raise ValueError(f"skeleton modality must be one of {MODALITIES}, got {modality!r}")
+        self.modality, self.layout = modality, layout
+        self.parents = bone_parents(layout)
+
+    def __call__(self, results: dict) -> dict:
+        results["joints"] = skeleton_modality(results["joints"], self.modality, self.parents)
+        return results
+
+    def __repr__(self) -> str:
+        return f"SkeletonModality(modality={self.modality!r}, layout={self.layout!r})"
+
+
+@register_step
 class ToSTGCNInput:
     """(T, M, V, 3) -> ``results["skeleton"]`` (3, T, V, M) float32."""
 
@@ -472,23 +589,35 @@ class ToRNNInput:
         return "ToRNNInput()"
 
 
-def skeleton_steps(data_cfg, backbone: str, train: bool) -> list:
+def clip_step(data_cfg, train: bool) -> dict:
+    """The temporal step of the ST-GCN input (``data.sampling``): ``pad`` = the paper's
+    :class:`PadToLength` to ``clip_len`` (300), ``uniform`` = PYSKL's
+    :class:`UniformSampleFrames` to ``clip_len`` (100 in its recipe)."""
+    if data_cfg.sampling == "uniform":
+        return {"type": "UniformSampleFrames", "clip_len": data_cfg.clip_len, "train": bool(train)}
+    return {"type": "PadToLength", "clip_len": data_cfg.clip_len, "mode": data_cfg.pad_mode}
+
+
+def skeleton_steps(data_cfg, backbone: str, train: bool, layout: str = "ntu") -> list:
     """The specs of the skeleton chain of SPEC §1.3-1.4 for a ``DataConfig``: VA-pre,
-    augmentation (training, ``skeleton_augment``), then pad to ``clip_len`` (ST-GCN) or uniform
-    sampling to ``rnn_steps`` (RNN backbones), then the model layout."""
+    augmentation (training, ``skeleton_augment``), the input modality (``data.modality`` other
+    than ``j``: bones of ``layout``'s joints and/or motion, on the whole sequence), then the
+    temporal step (:func:`clip_step`, ST-GCN) or uniform sampling to ``rnn_steps`` (RNN
+    backbones), then the model layout."""
     t: list = [{"type": "VAPre", "rotation": bool(data_cfg.va_rotation)}]
     if train and data_cfg.skeleton_augment:
         t.append({"type": "SkeletonAugment", "max_deg": data_cfg.rotation_deg,
                   "scale_max": data_cfg.scale_max})
-    if backbone == "stgcn":
-        t += [{"type": "PadToLength", "clip_len": data_cfg.clip_len, "mode": data_cfg.pad_mode},
-              {"type": "ToSTGCNInput"}]
+    if data_cfg.modality != "j":
+        t.append({"type": "SkeletonModality", "modality": data_cfg.modality, "layout": layout})
+    if backbone in GRAPH_BACKBONES:
+        t += [clip_step(data_cfg, train), {"type": "ToSTGCNInput"}]
     else:
         t += [{"type": "UniformSample", "T": data_cfg.rnn_steps, "train": bool(train)},
               {"type": "ToRNNInput"}]
     return t
 
 
-def build_skeleton_pipeline(data_cfg, backbone: str, train: bool) -> Compose:
+def build_skeleton_pipeline(data_cfg, backbone: str, train: bool, layout: str = "ntu") -> Compose:
     """:func:`skeleton_steps` built into a :class:`Compose`."""
-    return Compose([build_step(s) for s in skeleton_steps(data_cfg, backbone, train)])
+    return Compose([build_step(s) for s in skeleton_steps(data_cfg, backbone, train, layout)])

@@ -2,8 +2,9 @@
 
 ``evaluate(...)`` runs Lightning's predict loop (progress bar, device, precision) over
 ``build_dataset(cfg, split, train=False)`` - the loader is the :class:`MMFFDataModule`'s
-``predict_dataloader``, as for training - and writes ``results.json``,
-``confusion.png`` and ``per_class.png`` when given an output folder.
+``predict_dataloader``, as for training - and writes ``results.json``, ``scores.npz``
+(per-sample logits for ``mmff ensemble``), ``confusion.png`` and ``per_class.png`` when given
+an output folder.
 """
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ from torch import nn
 
 from mmff.config import Config
 from mmff.engine.checkpoint import CheckpointError, load_checkpoint, safe_torch_load
+from mmff.engine.ensemble import SCORES_FILE, save_scores
 from mmff.engine.lightning import (DatasetFactory, MMFFDataModule, MMFFModule, configure_threads, split_info,
                                    strip_module_prefix)
 from mmff.engine.stages import final_model_path, quiet_lightning, write_json
 
-__all__ = ["compute_metrics", "predict", "evaluate", "load_for_eval", "mean_std", "summarize_folds"]
+__all__ = ["compute_metrics", "predict", "evaluate", "load_for_eval", "mean_std", "summarize_folds",
+           "sample_names"]
 
 
 def compute_metrics(logits: torch.Tensor, labels: torch.Tensor, classes: Sequence[str]) -> dict:
@@ -106,14 +109,24 @@ def predict(model: nn.Module, cfg: Config, dataset, progress: bool = True,
     return logits, labels
 
 
+def sample_names(dataset, n: int) -> list[str]:
+    """The names of a split's ``n`` samples in index order: the prepared folder's entry names
+    (:class:`~mmff.data.datasets.PreparedDataset`), else ``"0"``, ``"1"``, ..."""
+    entries = getattr(dataset, "entries", None)
+    if entries is not None and len(entries) == n:
+        return [str(e["name"]) for e in entries]
+    return [str(i) for i in range(n)]
+
+
 def evaluate(checkpoint: str | Path, cfg: Optional[Config] = None, split: str = "test",
              out: Optional[str | Path] = None, progress: bool = True,
              dataset_factory: Optional[DatasetFactory] = None, model_factory=None,
              accelerator: Optional[str] = None, title: Optional[str] = None) -> dict:
     """Evaluate a checkpoint on ``split`` ("test", "val": the validation split held out of the
     training samples by ``data.val``, "train": the training samples minus "val", or "all");
-    with ``out`` write results.json + the two PNGs. ``results.json`` names the split it read
-    (``split_description``)."""
+    with ``out`` write results.json, the per-sample scores (``scores.npz``: names, labels,
+    logits; the input of ``mmff ensemble``) + the two PNGs. ``results.json`` names the split
+    it read (``split_description``)."""
     model, cfg, classes = load_for_eval(checkpoint, cfg, model_factory)
     dm = MMFFDataModule(cfg, dataset_factory, predict_subset=split)
     dataset = dm.eval_dataset
@@ -130,6 +143,8 @@ def evaluate(checkpoint: str | Path, cfg: Optional[Config] = None, split: str = 
     if out is not None:
         out = Path(out)
         write_json(out / "results.json", res)
+        save_scores(out / SCORES_FILE, sample_names(dataset, len(labels)), labels.numpy(),
+                    logits.numpy(), classes)
         from mmff.engine.figures import plot_confusion, plot_per_class
         name = title or f"{cfg.name} ({cfg.data.dataset} {cfg.data.split}, {split})"
         plot_confusion(res["confusion"], classes, out / "confusion.png",

@@ -10,9 +10,9 @@ skeleton_only   ``skeleton``
 rgb_only        ``image`` (+ ``joints2d``, ``displacement`` with skeleton attention)
 =============== ===========================================================================
 
-``skeleton`` is (N, 3, T, V, M) for ST-GCN and (N, T, M*V*3) for the RNN backbones. The
-pre-processing (VA-pre, crop, normalisation) stays outside the graph: feed the tensors that
-:class:`mmff.engine.predict.Predictor` builds.
+``skeleton`` is (N, 3, T, V, M) for the graph backbones (ST-GCN, ST-GCN++, CTR-GCN) and
+(N, T, M*V*3) for the RNN backbones. The pre-processing (VA-pre, crop, normalisation) stays
+outside the graph: feed the tensors that :class:`mmff.engine.predict.Predictor` builds.
 
 Exporters: the TorchScript exporter (``torch.onnx.export(..., dynamo=False)``) is the default;
 it traces the model once and marks the batch axis dynamic. The dynamo exporter
@@ -70,13 +70,14 @@ class OnnxModel(nn.Module):
 def example_inputs(cfg, batch: int = 1, seed: int = 0) -> dict:
     """Random inputs of the right shapes and ranges (images ~N(0,1), joints in [0, 1],
     displacement >= 0) for ``cfg``'s model."""
+    from mmff.config import GRAPH_BACKBONES
     from mmff.models import num_joints
 
     g = torch.Generator().manual_seed(seed)
     d, s = cfg.data, cfg.model.skeleton
     V, M, K, S = num_joints(s.layout), s.num_person, cfg.num_frames, d.image_size
     out = {}
-    if s.backbone == "stgcn":
+    if s.backbone in GRAPH_BACKBONES:
         out["skeleton"] = torch.randn(batch, s.in_channels, d.clip_len, V, M, generator=g)
     else:
         out["skeleton"] = torch.randn(batch, d.rnn_steps, M * V * s.in_channels, generator=g)

@@ -452,7 +452,9 @@ class MMFFModule(L.LightningModule):
     ``stage`` 2 freezes ``model.stream_modules()`` (the :class:`FreezeStreams` callback it
     configures); the learning rate is
     ``cfg.train.stage_lr.get(stage, cfg.train.lr)``, decayed by ``lr_gamma`` every
-    ``lr_step`` epochs (StepLR; SPEC §3: Adam, 1e-4, x0.1 every 10 epochs).
+    ``lr_step`` epochs (StepLR; SPEC §3: Adam, 1e-4, x0.1 every 10 epochs) or, with
+    ``train.lr_schedule: cosine``, cosine-annealed to 0 over the stage's optimiser steps
+    (PYSKL's recipe: SGD, Nesterov momentum 0.9).
     """
 
     def __init__(self, model: nn.Module, cfg: Config, stage: int = 1, num_classes: Optional[int] = None) -> None:
@@ -515,6 +517,10 @@ class MMFFModule(L.LightningModule):
             opt = torch.optim.Adam(params, lr=lr, weight_decay=t.weight_decay)
         else:
             opt = torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True, weight_decay=t.weight_decay)
+        if t.lr_schedule == "cosine":  # PYSKL: CosineAnnealing by iteration down to 0
+            steps = max(1, int(self.trainer.estimated_stepping_batches))
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=0.0)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=t.lr_step, gamma=t.lr_gamma)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
 

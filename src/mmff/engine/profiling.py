@@ -22,11 +22,11 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..config import Config
+from ..config import GRAPH_BACKBONES, Config
 from ..models import count_parameters, create_model, num_joints
 
-__all__ = ["PAPER_TABLE2", "dummy_batch", "profile_model", "profile_config", "paper_profiles",
-           "rnn_macs"]
+__all__ = ["PAPER_TABLE2", "PUBLISHED_BACKBONES", "dummy_batch", "profile_model", "profile_config",
+           "paper_profiles", "published_backbone_config", "rnn_macs"]
 
 #: Paper Table 2 (params, MACs; "FLOPs" there are MACs). None: not reproducible / not given.
 PAPER_TABLE2 = {
@@ -37,13 +37,28 @@ PAPER_TABLE2 = {
     "mmff_bilstm": (27.4e6, 15.3e9),
 }
 
+#: Published sizes of the newer skeleton backbones (issue 16), each with the input it was
+#: measured at: NTU-60 3D joints (25, Kinect hand links), 2 bodies, ``clip_len`` frames, the
+#: backbone + a 60-class linear head. Their "FLOPs" are MACs (the fvcore/mmengine counter
+#: counts one multiply-add as one FLOP; its BN/pooling terms are why it reads a little higher).
+PUBLISHED_BACKBONES = {
+    "stgcnpp": {
+        "params": 1.4e6, "macs": 2.96e9, "clip_len": 100,
+        "source": "PYSKL model zoo as released in MMAction2 (configs/skeleton/stgcnpp, "
+                  "NTU60 XSub 3D keypoints, uniform 100 frames): 1.4M params, 2.96G FLOPs"},
+    "ctrgcn": {
+        "params": 1.46e6, "macs": 1.97e9, "clip_len": 64,
+        "source": "Chen et al., ICCV 2021 (CTR-GCN): 1.46M params, 1.97G FLOPs; the released "
+                  "NTU configs' window_size 64, 2 bodies"},
+}
+
 
 def dummy_batch(cfg: Config, batch_size: int = 1, device: str | torch.device = "cpu") -> dict:
     """A batch with the shapes of the batch contract (docs/design.md) at ``cfg``'s sizes."""
     s, d = cfg.model.skeleton, cfg.data
     v, m, k, n = num_joints(s.layout), s.num_person, cfg.num_frames, batch_size
     with torch.device(device):
-        if s.backbone == "stgcn":
+        if s.backbone in GRAPH_BACKBONES:
             skel = torch.zeros(n, s.in_channels, d.clip_len, v, m)
         else:
             skel = torch.zeros(n, d.rnn_steps, m * v * s.in_channels)
@@ -145,10 +160,20 @@ def _paper_cfg(kind: str, backbone: str, fusion: str = "cross_attention") -> Con
     return cfg
 
 
+def published_backbone_config(backbone: str) -> Config:
+    """The skeleton-only NTU-60 config a :data:`PUBLISHED_BACKBONES` count was measured at."""
+    cfg = _paper_cfg("skeleton_only", backbone)
+    cfg.model.skeleton.layout = "ntu_kinect"   # PYSKL's / CTR-GCN's NTU graph (same sizes)
+    cfg.data.clip_len = PUBLISHED_BACKBONES[backbone]["clip_len"]
+    return cfg
+
+
 def paper_profiles(device: str = "meta") -> dict:
     """The Table 2 rows at the paper's input sizes: ``stgcn``, ``bilstm`` (skeleton-only with
     their 60-class classifiers), ``xception`` (the ImageNet network with its 1000-class head),
-    ``mmff_stgcn`` (cross-attention fusion), ``mmff_bilstm`` (LSTM-based fusion)."""
+    ``mmff_stgcn`` (cross-attention fusion), ``mmff_bilstm`` (LSTM-based fusion); then the newer
+    backbones of :data:`PUBLISHED_BACKBONES` (``stgcnpp``, ``ctrgcn``) at their published
+    settings, with their published counts as ``paper_params`` / ``paper_macs``."""
     from ..models import Xception
 
     out = {
@@ -166,6 +191,10 @@ def paper_profiles(device: str = "meta") -> dict:
     for key, (pp, pm) in PAPER_TABLE2.items():
         out[key]["paper_params"] = None if pp is None else int(pp)
         out[key]["paper_macs"] = None if pm is None else int(pm)
+    for key, pub in PUBLISHED_BACKBONES.items():
+        out[key] = profile_config(published_backbone_config(key), device)
+        out[key].update(paper_params=int(pub["params"]), paper_macs=int(pub["macs"]),
+                        clip_len=pub["clip_len"], source=pub["source"])
     return out
 
 

@@ -1,5 +1,6 @@
-"""Models (SPEC §2): graph layouts, ST-GCN, stacked RNNs, Xception, attention, fusion, and the
-skeleton-only / RGB-only / MMFF networks, assembled from a :class:`~mmff.config.Config`.
+"""Models (SPEC §2): graph layouts, ST-GCN (and ST-GCN++, CTR-GCN), stacked RNNs, Xception,
+attention, fusion, and the skeleton-only / RGB-only / MMFF networks, assembled from a
+:class:`~mmff.config.Config`.
 
 ``create_model(cfg)`` picks the class registered under ``cfg.model.kind``.
 """
@@ -16,14 +17,18 @@ from .fusion import CrossAttentionFusion, DecisionFusion, LSTMLateFusion, SumFus
 from .graph import LAYOUTS, Graph, num_joints
 from .mmff import MMFF, RGBOnly, SkeletonOnly, StreamModel, attention_maps, build_fusion
 from .rnn import StackedRNN
-from .stgcn import STGCN
-from .streams import RGBStream, build_image_backbone, build_skeleton_stream, rgb_positions, rgb_vector
+from .ctrgcn import CTRGCN
+from .stgcn import STGCN, GraphBackbone
+from .stgcnpp import STGCNpp
+from .streams import (SKELETON_BACKBONES, RGBStream, build_image_backbone, build_skeleton_stream,
+                      register_skeleton_backbone, rgb_positions, rgb_vector)
 from .xception import (PretrainedLoadError, Xception, imagenet_state_dict, load_pretrained,
                        read_state_dict, resolve_pretrained)
 
 __all__ = [
     "create_model", "register_model", "MODELS", "MMFF", "RGBOnly", "SkeletonOnly", "StreamModel",
-    "attention_maps", "STGCN",
+    "attention_maps", "STGCN", "STGCNpp", "CTRGCN", "GraphBackbone", "SKELETON_BACKBONES",
+    "register_skeleton_backbone",
     "StackedRNN", "Xception", "RGBStream", "SelfAttention", "skeleton_attention_mask",
     "select_attention_joint", "CrossAttentionFusion", "LSTMLateFusion", "DecisionFusion",
     "SumFusion", "skeleton_vector", "Graph", "LAYOUTS", "num_joints", "build_fusion", "build_skeleton_stream",

@@ -15,6 +15,11 @@ The spatial-configuration partition splits each joint's 1-hop neighbourhood into
 the root itself, neighbours closer to the centre (centripetal) and neighbours farther from it
 (centrifugal); each subset's adjacency is column-normalised (A D^-1), Eq. of ST-GCN:
 ``f_out = sum_j Λ_j^-1/2 A_j Λ_j^-1/2 f_in W_j`` (paper §3.2).
+
+``strategy="agcn"`` is the partition of 2s-AGCN (Shi et al. 2019) that CTR-GCN and PYSKL's
+ST-GCN++ use (PYSKL's ``mode='spatial'``): identity, inward links (each joint to its neighbour
+one hop nearer the centre) and outward links, each column-normalised; no self links in the
+directed subsets. Both partitions have three subsets, so the backbones' sizes do not depend on it.
 """
 from __future__ import annotations
 
@@ -48,18 +53,36 @@ class Graph:
 
     ``A[0]`` root (self links), ``A[1]`` centripetal (+ same-distance neighbours, as released),
     ``A[2]`` centrifugal. Identical to the released ST-GCN ``Graph(strategy='spatial')``.
+    ``strategy="agcn"``: ``A[0]`` identity, ``A[1]`` inward, ``A[2]`` outward (module doc).
     """
 
-    def __init__(self, layout: str = "ntu", max_hop: int = 1):
+    STRATEGIES = ("spatial", "agcn")
+
+    def __init__(self, layout: str = "ntu", max_hop: int = 1, strategy: str = "spatial"):
         lay = get_layout(layout)  # a clear error for an unknown layout
+        if strategy not in self.STRATEGIES:
+            raise ValueError(f"unknown graph strategy {strategy!r} (expected one of "
+                             f"{self.STRATEGIES})")
         v = lay.num_joints
         self.layout = layout
+        self.strategy = strategy
         self.num_node = v
         self.center = lay.centre
         e = np.asarray(lay.edges, dtype=np.int64)
         self.edges = e
         self.hop_dis = _hop_distance(v, e, max_hop)
-        self.A = self._spatial(max_hop).astype(np.float32)
+        A = self._spatial(max_hop) if strategy == "spatial" else self._inward_outward()
+        self.A = A.astype(np.float32)
+
+    def _inward_outward(self) -> np.ndarray:
+        # PYSKL's edge2mat convention: inward link child -> parent sets A[parent, child]
+        depth = _hop_distance(self.num_node, self.edges, self.num_node)[:, self.center]
+        inward = np.zeros((self.num_node, self.num_node))
+        for a, b in self.edges:
+            child, parent = (a, b) if depth[a] > depth[b] else (b, a)
+            inward[parent, child] = 1.0
+        return np.stack([np.eye(self.num_node), _normalize_digraph(inward),
+                         _normalize_digraph(inward.T)])
 
     def _spatial(self, max_hop: int) -> np.ndarray:
         hop = self.hop_dis

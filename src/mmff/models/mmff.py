@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..config import Config, ConfigError
+from ..config import GRAPH_BACKBONES, Config, ConfigError
 from .fusion import (CrossAttentionFusion, DecisionFusion, LSTMLateFusion, SumFusion,
                      skeleton_vector)
 from .streams import RGBStream, build_skeleton_stream, rgb_vector
@@ -143,7 +143,8 @@ def build_fusion(cfg: Config, skeleton_stream: nn.Module, rgb_stream: RGBStream)
     if f.type == "cross_attention":
         if getattr(skeleton_stream, "kind", "") != "map":
             raise ConfigError(
-                f"model.fusion.type: cross_attention needs the spatial ST-GCN feature map F_gcn, "
+                f"model.fusion.type: cross_attention needs a graph backbone's feature map F_gcn "
+                f"({', '.join(GRAPH_BACKBONES)}), "
                 f"but model.skeleton.backbone {cfg.model.skeleton.backbone!r} gives a vector; "
                 "use lstm_late, sum or decision")
         return CrossAttentionFusion(cs, cr, nc, f.reduced_channels, f.conv_channels, f.hidden,

@@ -1,6 +1,8 @@
 """The two streams as config-built modules (SPEC §2.1-2.2).
 
-* :func:`build_skeleton_stream` -> :class:`~mmff.models.stgcn.STGCN` (F_gcn map) or
+* :func:`build_skeleton_stream` -> the backbone named by ``model.skeleton.backbone`` in
+  :data:`SKELETON_BACKBONES`: a graph network, :class:`~mmff.models.stgcn.STGCN`,
+  :class:`~mmff.models.stgcnpp.STGCNpp` or :class:`~mmff.models.ctrgcn.CTRGCN` (F_gcn map), or
   :class:`~mmff.models.rnn.StackedRNN` (C_s vector).
 * :class:`RGBStream`: image backbone(s) + self-attention (Eq. 11-12) + skeleton attention
   (Eq. 13-15). Its output holds F_in and the attention branches' feature maps.
@@ -24,36 +26,88 @@ default ``self_then_skeleton`` averages the self-attention branches into F_self 
 averages F_self and F_ske: F_rgb = (F_1 + F_2) / 4 + F_ske / 2. ``mean`` is the plain mean of
 the kept branches, (F_1 + F_2 + F_ske) / 3 (this package before that reading). Both agree when
 one kind of attention is off.
+
+The skeleton backbone contract. A graph backbone (``kind = "map"``, the names in
+:data:`mmff.config.GRAPH_BACKBONES`) takes ``x`` (N, C, T, V, M) and returns
+F_gcn (N, C_s, T', V), the M bodies folded into the batch and averaged after the backbone. It
+has the attributes ``kind``, ``out_channels`` (C_s), ``num_joints`` (V), ``num_person`` (M),
+``in_channels`` (C) and a static ``pool(F_gcn) -> (N, C_s)`` (the global average its
+skeleton-only classifier reads); its builder honours ``width`` (channels x width, through
+:func:`~mmff.models.stgcn.scaled`), ``layout`` (the :class:`~mmff.models.graph.Graph`),
+``in_channels``, ``num_person``, ``data_bn`` and ``dropout``. An RNN (``kind = "vector"``)
+takes (N, T, M*V*C) and returns (N, C_s). Who reads what: the cross-attention fusion
+(:class:`~mmff.models.fusion.CrossAttentionFusion`) consumes F_gcn itself (max over T', V
+positions), the LSTM-late, sum and decision fusions and the skeleton-only head
+:func:`~mmff.models.fusion.skeleton_vector` (F_gcn) = ``pool``; the skeleton attention
+(Eq. 13-14) reads the 2D/3D joints of the batch, not the backbone.
 """
 from __future__ import annotations
 
 import copy
 import importlib
+from typing import Callable
 
 import torch
 from torch import nn
 
-from ..config import Config, ConfigError
+from ..config import Config, ConfigError, SkeletonStreamConfig
 from .attention import SelfAttention, skeleton_attention_mask
+from .ctrgcn import CTRGCN
 from .graph import num_joints
-from .rnn import StackedRNN
+from .rnn import RNN_TYPES, StackedRNN
 from .stgcn import STGCN
+from .stgcnpp import STGCNpp
 from .xception import Xception, load_pretrained, resolve_pretrained
 
-__all__ = ["build_skeleton_stream", "RGBStream", "build_image_backbone", "rgb_positions",
-           "rgb_vector"]
+__all__ = ["build_skeleton_stream", "SKELETON_BACKBONES", "register_skeleton_backbone",
+           "RGBStream", "build_image_backbone", "rgb_positions", "rgb_vector"]
+
+#: ``model.skeleton.backbone`` -> builder taking ``cfg.model.skeleton``
+SKELETON_BACKBONES: dict[str, Callable[[SkeletonStreamConfig], nn.Module]] = {}
+
+
+def register_skeleton_backbone(*names: str):
+    """Decorator registering a builder ``fn(skeleton_cfg) -> nn.Module`` under ``names``."""
+    def deco(fn):
+        for name in names:
+            SKELETON_BACKBONES[name] = fn
+        return fn
+    return deco
+
+
+@register_skeleton_backbone("stgcn")
+def build_stgcn(s: SkeletonStreamConfig) -> nn.Module:
+    return STGCN(layout=s.layout, in_channels=s.in_channels, num_person=s.num_person,
+                 edge_importance=s.edge_importance, data_bn=s.data_bn, width=s.width,
+                 dropout=s.dropout)
+
+
+@register_skeleton_backbone("stgcnpp")
+def build_stgcnpp(s: SkeletonStreamConfig) -> nn.Module:
+    return STGCNpp(layout=s.layout, in_channels=s.in_channels, num_person=s.num_person,
+                   data_bn=s.data_bn, width=s.width, dropout=s.dropout)
+
+
+@register_skeleton_backbone("ctrgcn")
+def build_ctrgcn(s: SkeletonStreamConfig) -> nn.Module:
+    return CTRGCN(layout=s.layout, in_channels=s.in_channels, num_person=s.num_person,
+                  data_bn=s.data_bn, width=s.width, dropout=s.dropout)
+
+
+@register_skeleton_backbone(*RNN_TYPES)
+def build_rnn(s: SkeletonStreamConfig) -> nn.Module:
+    return StackedRNN(s.backbone, input_size=s.num_person * num_joints(s.layout) * s.in_channels,
+                      hidden=s.rnn_hidden, layers=s.rnn_layers, dropout=s.dropout)
 
 
 def build_skeleton_stream(cfg: Config) -> nn.Module:
-    """ST-GCN or stacked RNN from ``cfg.model.skeleton`` (V from the graph layout)."""
+    """The skeleton backbone ``cfg.model.skeleton.backbone`` (:data:`SKELETON_BACKBONES`) built
+    from ``cfg.model.skeleton`` (V from the graph layout)."""
     s = cfg.model.skeleton
-    v = num_joints(s.layout)
-    if s.backbone == "stgcn":
-        return STGCN(layout=s.layout, in_channels=s.in_channels, num_person=s.num_person,
-                     edge_importance=s.edge_importance, data_bn=s.data_bn, width=s.width,
-                     dropout=s.dropout)
-    return StackedRNN(s.backbone, input_size=s.num_person * v * s.in_channels,
-                      hidden=s.rnn_hidden, layers=s.rnn_layers, dropout=s.dropout)
+    if s.backbone not in SKELETON_BACKBONES:
+        raise ConfigError(f"model.skeleton.backbone: {s.backbone!r} is not one of "
+                          f"{sorted(SKELETON_BACKBONES)}")
+    return SKELETON_BACKBONES[s.backbone](s)
 
 
 class _TimmFeatures(nn.Module):

@@ -105,8 +105,7 @@ def bench_scaling(s, say: Callable[[str], None] = lambda m: None, forward_cache:
             t = measure(lambda: pipe.load(skel, video), s.repeats, s.warmup).median
             load_s[name].append(t)
         batch = pipe.load(*pairs[rows[0]["T"]])
-        with torch.inference_mode():
-            macs[name] = profile_model(pipe.model, batch)["macs"]
+        macs[name] = profile_model(pipe.model, batch)["macs"]   # under no_grad (see e2e)
         if name in forward_cache:
             forward_s[name] = forward_cache[name]
         else:
