@@ -23,11 +23,23 @@ on batch-norm running statistics (averages of batch statistics that carry the sa
 error). A real DDP bug - unsynchronised gradients, a rank training on other samples, one rank's
 batch-norm statistics - changes the gradient by O(1) relative, moving weights by O(lr * |g|)
 ~ 1e-3..1e-2 in every step, 10-100x above ``TOL``.
+
+Stage 3 starts from the same weights in both runs. Chained (one process's stage 3 from its own
+stage 2), stage 3 differed by up to 1.2e-3 (15% of what it moved the skeleton stream) while
+stages 1-2 agreed to 1.5e-6. Measured in one process, without DDP: at the stage-2 state the
+stage-3 loss's gradient is ill-conditioned in the first ST-GCN blocks under train-mode batch
+norm - perturbing block 0's temporal-conv weights by 1e-6 (the size of the stage-1 reduction-order
+noise) changes the skeleton stream's gradient by 0.24% (1e-5: 2.4%; 1e-7: 3e-6), and with the
+batch norms in eval mode the same 1e-6 changes it by 6e-7. Over three SGD steps (lr 0.05,
+momentum 0.9) that turns 1.5e-6 into ~1e-3: legitimate float noise amplified, not a DDP defect.
+So stage 3 of the one-process run starts from the DDP run's stage 2 (same float start), and then
+the two agree to ``TOL`` like the other stages (measured: 5e-7).
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 
 import torch
@@ -58,9 +70,15 @@ def test_two_process_ddp_of_the_full_mmff_matches_one_process(prepared, tiny_yam
                            "--set", "data.batch_size=4"], capture_output=True, text=True, timeout=900,
                           env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert main([*common, "--out", str(tmp_path / "one"), "--devices", "1",
-                 "--set", "data.batch_size=8"]) == 0
     ddp, one = tmp_path / "ddp", tmp_path / "one"
+    single = [*common, "--out", str(one), "--devices", "1", "--set", "data.batch_size=8"]
+    assert main([*single, "--stage", "1"]) == 0 and main([*single, "--stage", "2"]) == 0
+    # stage 3 from the DDP run's stage 2: both stage-3 runs start from the same floats (see above)
+    for rel in ("stage1", "stage2"):
+        shutil.copytree(ddp / rel, one / "from_ddp" / rel)
+    assert main([*common, "--out", str(one / "from_ddp"), "--devices", "1",
+                 "--set", "data.batch_size=8", "--stage", "3"]) == 0
+    shutil.copytree(one / "from_ddp" / "stage3", one / "stage3")
     for rel in ("stage1/skeleton", "stage1/rgb", "stage2", "stage3"):
         m_ddp = json.loads((ddp / rel / "metrics.json").read_text())
         m_one = json.loads((one / rel / "metrics.json").read_text())
@@ -72,17 +90,6 @@ def test_two_process_ddp_of_the_full_mmff_matches_one_process(prepared, tiny_yam
         weights = [k for k in a if a[k].is_floating_point() and k not in stats]
         worst = sorted(((float((a[k].double() - b[k].double()).abs().max()), k) for k in weights),
                        reverse=True)[:3]
-        if rel == "stage3":
-            # OPEN (issue 15, reported to the lead): after stage 3 the skeleton stream differs by
-            # up to ~15% of what stage 3 moved it (max 1.2e-3 vs 7.9e-3 moved; RGB stream and fusion
-            # < 1%), while stages 1-2 agree to 1.5e-6. Not float noise under SGD; an in-process
-            # check (eval-mode BN, batch 8 vs 2 x 4) shows no coupling across samples, and the CPU
-            # sync BN matches BatchNorm2d (test below). Until it is explained, stage 3 is held to
-            # a bound that still catches unsynchronised gradients (O(100%) of the movement).
-            s2_one = _sd(one / "stage2/model.pt")
-            moved = max(float((b[k].double() - s2_one[k].double()).abs().max()) for k in weights)
-            assert worst[0][0] <= 0.3 * moved, f"{rel}: DDP weights differ by {worst} (moved {moved})"
-            continue
         assert worst[0][0] <= TOL, f"{rel}: DDP weights differ by {worst} > {TOL}"
         worst = sorted((float(((a[k] - b[k]).abs() / b[k].abs().clamp(min=1e-2)).max()), k)
                        for k in stats)[::-1][:3]
