@@ -26,9 +26,10 @@ def test_cross_attention_shapes_and_rows_sum_to_one():
     torch.testing.assert_close(f_com[:, 16:, 3], g.mean(-1))
     torch.testing.assert_close(f_com[:, :16, 9 + 4], f_rgb.mean(-1))
     torch.testing.assert_close(f_com[:, 16:, 9:], g)
-    logits = fus(f_gcn, rgb)
+    logits, m = fus.forward_with_relation(f_gcn, rgb)
     assert logits.shape == (2, 5)
-    m = fus.last_relation
+    torch.testing.assert_close(fus(f_gcn, rgb), logits)
+    assert not any(torch.is_tensor(v) for v in vars(fus).values())  # nothing of a forward kept
     assert m.shape == (2, 34, 34) and (m >= 0).all()
     torch.testing.assert_close(m.sum(-1), torch.ones(2, 34))  # Eq. 16: softmax over the last axis
 

@@ -39,7 +39,8 @@ class CrossAttentionFusion(nn.Module):
     ((C_r+C_s) x V); F_com concatenates them along positions ((C_r+C_s) x (S+V)).
     Eq. 16: M_rel = softmax(theta(F_com)^T phi(F_com)) over the last axis ((S+V) x (S+V)).
     Eq. 17: F_rel = F_com M_rel^T (the element-wise product of the paper does not fit the shapes).
-    Then 1x1 conv + ReLU, GAP, FC + ReLU, FC -> classes. ``last_relation`` keeps M_rel.
+    Then 1x1 conv + ReLU, GAP, FC + ReLU, FC -> classes. :meth:`forward_with_relation` also
+    returns M_rel (nothing of a forward is kept on the module).
     """
 
     #: the last linear layer(s) (``MMFF.get_classifier`` / ``reset_classifier``)
@@ -56,7 +57,6 @@ class CrossAttentionFusion(nn.Module):
         self.fc1 = nn.Linear(conv_channels, hidden)
         self.fc2 = nn.Linear(hidden, num_classes)
         self.drop = nn.Dropout(dropout)
-        self.last_relation: torch.Tensor | None = None
 
     def combine(self, f_gcn_map: torch.Tensor, f_rgb_map: torch.Tensor) -> torch.Tensor:
         """F_com (N, C_r + C_s, S + V) from F_gcn (N, C_s, T, V) and F_rgb (N, C_r, S)."""
@@ -71,13 +71,16 @@ class CrossAttentionFusion(nn.Module):
         """Eq. 16: M_rel (N, L, L), rows sum to 1."""
         return torch.softmax(torch.bmm(self.theta(f_com).transpose(1, 2), self.phi(f_com)), dim=-1)
 
-    def forward(self, skeleton_feature: torch.Tensor, rgb_out: dict) -> torch.Tensor:
+    def forward_with_relation(self, skeleton_feature: torch.Tensor, rgb_out: dict) -> tuple:
+        """``(logits, M_rel)``: the class scores and the relation matrix of Eq. 16 (N, L, L)."""
         f_com = self.combine(skeleton_feature, rgb_positions(rgb_out))
         m_rel = self.relation(f_com)
-        self.last_relation = m_rel.detach()
         f_rel = torch.bmm(f_com, m_rel.transpose(1, 2))  # Eq. 17
         x = F.relu(self.conv(f_rel)).mean(-1)
-        return self.fc2(self.drop(F.relu(self.fc1(x))))
+        return self.fc2(self.drop(F.relu(self.fc1(x)))), m_rel
+
+    def forward(self, skeleton_feature: torch.Tensor, rgb_out: dict) -> torch.Tensor:
+        return self.forward_with_relation(skeleton_feature, rgb_out)[0]
 
 
 class LSTMLateFusion(nn.Module):
