@@ -43,6 +43,7 @@ from mmff.data.transforms import pad_bodies, points_bbox, stored_crop_box
 from mmff.data.video import VideoError, decode_frames_at, frame_index
 
 __all__ = [
+    "VIDEO_SUFFIXES", "find_video",
     "PREPARED_FORMAT", "PreparedError", "atomic_write_bytes", "atomic_write_json",
     "position_tag", "frame_file", "write_prepared_sample", "read_prepared_entry",
     "write_index", "load_index", "load_sample_arrays", "clean_stale_temp_files",
@@ -445,12 +446,13 @@ def prepare_samples(jobs: Sequence[PrepareJob], opt: PrepareOptions, dataset: st
     return PrepareResult(report, index_path, sorted(written), sorted(skipped))
 
 
-def _video_path(videos: Path, name: str) -> Optional[Path]:
-    for cand in (videos / f"{name}_rgb.avi", videos / f"{name}.avi", videos / f"{name}_rgb.mp4",
-                 videos / f"{name}.mp4"):
-        if cand.is_file():
-            return cand
-    return None
+#: video files looked up beside a sample NAME, in this order (NTU's own name first)
+VIDEO_SUFFIXES = ("_rgb.avi", ".avi", "_rgb.mp4", ".mp4")
+
+
+def find_video(videos: Path, name: str) -> Optional[Path]:
+    """The video of sample ``name`` in folder ``videos`` (first of :data:`VIDEO_SUFFIXES`), or None."""
+    return next((videos / f"{name}{s}" for s in VIDEO_SUFFIXES if (videos / f"{name}{s}").is_file()), None)
 
 
 def _video_names(videos: Path, duplicates: dict) -> dict:
@@ -569,7 +571,7 @@ def prepare_ntu(raw=None, out=None, videos=None, workers: Optional[int] = None,
         f = parse_name(n)
         video = None
         if not skeleton_only:
-            video = vids.get(n) or _video_path(videos, n)
+            video = vids.get(n) or find_video(videos, n)
             if video is None:
                 reasons[n] = "skeleton file without video"
                 continue

@@ -30,12 +30,11 @@ from torch.utils.data import Dataset
 
 from mmff.atomic import atomic_write_text
 from mmff.data.ntu import NTUNameError, parse_name, sample_stem
+from mmff.data.prepare import VIDEO_SUFFIXES, find_video
 
 __all__ = ["PredictError", "Predictor", "SampleLoader", "RawSample", "sample_stem", "check_pair", "find_pairs",
            "topk_result", "predict_folder", "write_csv", "write_heatmap", "VIDEO_SUFFIXES"]
 
-#: video files looked up beside a skeleton NAME, in this order
-VIDEO_SUFFIXES = ("_rgb.avi", ".avi", "_rgb.mp4", ".mp4")
 
 
 class PredictError(ValueError):
@@ -216,7 +215,7 @@ def find_pairs(skeleton_dir, video_dir=None, need_video: bool = True) -> tuple[l
         name = sample_stem(f)
         video = None
         if need_video:
-            video = next((vdir / f"{name}{s}" for s in VIDEO_SUFFIXES if (vdir / f"{name}{s}").is_file()), None)
+            video = find_video(vdir, name)
             if video is None:
                 errors.append((str(f), f"{f}: no video {name}_rgb.avi in {vdir}"))
                 continue
