@@ -87,3 +87,54 @@ def test_several_seeds_write_a_summary(tmp_path, monkeypatch, capsys):
     assert abs(res["val"]["mmff"]["mean"] - 0.9) < 1e-12
     out = capsys.readouterr().out
     assert "91.0%" in out and "mean" in out and "min" in out
+
+
+class _Generated(Exception):
+    """Raised by the stand-in generator: the demo got as far as generating."""
+
+
+def stop_at_generate(monkeypatch) -> list:
+    """``mmff.data.synth.generate`` replaced by a recorder that stops the demo there; returns
+    the list its keyword arguments are appended to."""
+    import mmff.data.synth as synth
+    calls: list = []
+
+    def generate(out, samples_per_class, **kw):
+        calls.append(kw)
+        raise _Generated()
+
+    monkeypatch.setattr(synth, "generate", generate)
+    return calls
+
+
+@pytest.mark.parametrize("version,size", [(1, (320, 240)), (2, "lite")])
+def test_demo_synth_version_picks_the_generator_and_its_size(version, size, monkeypatch, tmp_path):
+    """``mmff demo`` generates SynthHOI v1 at 320x240 by default; ``--synth-version 2`` SynthHOI
+    v2 at its lite size."""
+    from mmff.data.synth import V2_LITE_SIZE
+    generate_calls = stop_at_generate(monkeypatch)
+    args = ["demo", "--out", str(tmp_path), "--samples-per-class", "2", "--workers", "1", "--no-progress"]
+    with pytest.raises(_Generated):
+        main(args + (["--synth-version", str(version)] if version != 1 else []))
+    (kw,) = generate_calls
+    assert kw["version"] == version
+    assert tuple(kw["size"]) == (V2_LITE_SIZE if size == "lite" else size)
+
+
+def test_demo_refuses_a_raw_folder_of_the_other_generator_version(tmp_path, monkeypatch, capsys):
+    """OUT/raw made by one generator version is never reused by a demo of the other version (a
+    one-line error naming synth.json); a demo of the same version goes on to (resume) generating."""
+    from mmff.data import synth
+    for made, other in ((1, 2), (2, 1)):
+        out = tmp_path / f"v{made}"
+        synth.generate(out / "raw", 2, size=(64, 48), version=made, classes=[0], progress=False)
+        args = ["demo", "--out", str(out), "--samples-per-class", "2", "--size", "64x48", "--workers", "1",
+                "--no-progress"]
+        assert main(args + ["--synth-version", str(other)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "synth.json" in err[0] and "version" in err[0], err
+        calls = stop_at_generate(monkeypatch)
+        with pytest.raises(_Generated):
+            main(args + ["--synth-version", str(made)])
+        assert calls[0]["version"] == made
+        monkeypatch.undo()

@@ -168,3 +168,88 @@ def test_parallel_table_run_matches_sequential(table7, tmp_path):
     par = run_table("7", **{**kw, "out": tmp_path, "seeds": 1, "jobs": 2})
     assert par["failed"] == []
     assert [r["results"]["synth"] for r in par["rows"]] == [r["results"]["synth"][:1] for r in seq["rows"]]
+
+
+def _stage1_keys(runs) -> dict:
+    """part -> the distinct stage-1 stream keys the runs train (shared across rows)."""
+    from mmff.engine.stages import stage1_key, stage_plan
+    keys: dict = {"skeleton": set(), "rgb": set()}
+    for r in runs:
+        for stage, part, _ in stage_plan(r.cfg):
+            if stage == 1:
+                keys[part].add(stage1_key(r.cfg, part))
+    return keys
+
+
+def test_skeleton_stream_is_shared_by_rows_that_differ_only_in_rgb_data_keys(tiny_yaml, tmp_path):
+    """The skeleton-only pipeline reads none of ``RGB_DATA_KEYS`` (frame positions, crop, image
+    size, normalisation), so the stage-1 skeleton key ignores them: Fig. 7's nine positions and
+    Table 4's 1/3/5 frames train one skeleton stream per backbone and seed, Table 5's projection
+    crop on/off one per augmentation setting; the RGB streams stay apart."""
+    import copy
+
+    from mmff.data.pipeline import RGB_DATA_KEYS, pipeline_spec
+    from mmff.engine.stages import stage1_key, stage_config
+    base = load_config(tiny_yaml, {"data": {"root": str(tmp_path)}})
+    other = {"positions": [0.3, 0.5, 0.7], "image_size": 48, "projection_crop": False, "crop_margin": [5, 9],
+             "test_margin": 7, "crop_margin_scale": "frame_height", "random_crop": 20, "crop_resize": 40,
+             "mean": [0.4, 0.4, 0.4], "std": [0.3, 0.3, 0.3]}
+    assert set(other) == set(RGB_DATA_KEYS)
+    for backbone in ("stgcn", "bilstm"):
+        cfg = copy.deepcopy(base)
+        cfg.model.skeleton.backbone = backbone
+        for key, value in other.items():
+            alt = copy.deepcopy(cfg)
+            setattr(alt.data, key, value)
+            for train in (True, False):  # the skeleton-only model's inputs do not change ...
+                assert pipeline_spec(stage_config(alt, "skeleton"), train=train) == \
+                    pipeline_spec(stage_config(cfg, "skeleton"), train=train), key
+            assert stage1_key(alt, "skeleton") == stage1_key(cfg, "skeleton"), key  # ... nor its key
+            assert stage1_key(alt, "rgb") != stage1_key(cfg, "rgb"), key
+        alt = copy.deepcopy(cfg)
+        alt.data.skeleton_augment = not cfg.data.skeleton_augment
+        assert stage1_key(alt, "skeleton") != stage1_key(cfg, "skeleton")
+    plan = dict(dataset="synth", out=tmp_path, seeds=1, base=str(tiny_yaml))
+    fig7 = _stage1_keys(plan_table("fig7", **plan))
+    assert len(fig7["skeleton"]) == 2 and len(fig7["rgb"]) == len(TABLES["fig7"].sweep)
+    t4 = _stage1_keys(plan_table("4", **plan))
+    assert len(t4["skeleton"]) == 1 and len(t4["rgb"]) == 3
+    assert len(_stage1_keys(plan_table("5", **plan))["skeleton"]) == 2
+
+
+@pytest.fixture(scope="session")
+def prepared_v2(tmp_path_factory):
+    """SynthHOI v2, 24 classes x 2 samples (cameras 1 and 2) at 64x48, prepared with whole
+    frames (Table 5's rows without the projection crop)."""
+    return make_prepared_synth(tmp_path_factory.mktemp("synthv2"), 2, version=2,
+                               prepare_args=["--store", "full"])[1]
+
+
+def test_table_on_synth_v2_cross_view_writes_its_json(prepared_v2, tiny_yaml, tmp_path):
+    """`mmff table 5` on a SynthHOI v2 folder with the demo-style base: a cross-view run
+    (`--set data.split=xview`) is its own column and its own run folders (never the
+    cross-subject runs'), and `--json FILE` gets the table's JSON with the per-seed top-1s, mean
+    ± std, the command and the schedule."""
+    out, js = tmp_path / "tables", tmp_path / "results" / "table5.json"
+    args = ["table", "5", "--data", str(prepared_v2), "--base", str(tiny_yaml), "--seeds", "1", "--out", str(out),
+            "--rows", "ST-GCN", "--rows", "Xception", "--no-progress"]
+    assert main(args + ["--set", "data.split=xview", "--json", str(js)]) == 0
+    t = json.loads(js.read_text())
+    assert t == json.loads((out / "table5" / "table5.json").read_text())
+    assert t["columns"] == {"synth_xview": "synth_xview"} and t["failed"] == []
+    assert [r["label"] for r in t["rows"]] == ["ST-GCN", "ST-GCN w/ Data Augmentation", "Xception",
+                                              "Xception w/ Projection Crop"]
+    for r in t["rows"]:
+        (top1,) = r["results"]["synth_xview"]
+        assert 0 <= top1 <= 1 and r["mean_std"]["synth_xview"] == [top1, 0.0]
+        res = json.loads((out / "table5" / Path(r["file"]).name / "synth_xview" / "seed0" / "results.json")
+                         .read_text())
+        assert res["top1"] == top1 and res["num_samples"] == 24  # camera 1: the cross-view test half
+    assert t["command"].startswith("mmff table 5 --data ") and "--set data.split=xview" in t["command"]
+    assert t["command"].endswith(f"--json {js}")
+    s = t["schedule"]
+    assert s["epochs"] == {"1": 1, "2": 1, "3": 1} and s["splits"] == ["xview"] and s["seeds"] == 1
+    assert s["overrides"] == {"data": {"split": "xview"}} and s["data"] == str(prepared_v2.resolve())
+    # the cross-subject runs of the same rows live apart
+    xsub = plan_table("5", prepared_v2, out, seeds=1, base=str(tiny_yaml), rows=["ST-GCN"])
+    assert {r.column for r in xsub} == {"synth"} and all("/synth/seed0" in str(r.dir) for r in xsub)

@@ -34,15 +34,17 @@ def tiny_cfg_dict(kind="mmff", backbone="bilstm", fusion="lstm_late", epochs=(2,
     return d
 
 
-def make_prepared_synth(root, samples_per_class: int = 2):
-    """``mmff synth`` (24 classes x ``samples_per_class`` at 64x48) + ``mmff prepare ntu`` into
-    ``root/raw`` and ``root/prepared``; returns both folders."""
+def make_prepared_synth(root, samples_per_class: int = 2, version: int = 1, prepare_args=()):
+    """``mmff synth --version VERSION`` (24 classes x ``samples_per_class`` at 64x48) + ``mmff
+    prepare ntu`` (plus ``prepare_args``) into ``root/raw`` and ``root/prepared``; returns both
+    folders."""
     from mmff.cli import main
 
     raw, prep = root / "raw", root / "prepared"
     assert main(["synth", "--out", str(raw), "--samples-per-class", str(samples_per_class), "--size", "64x48",
-                 "--workers", "1", "--no-progress"]) == 0
-    assert main(["prepare", "ntu", "--raw", str(raw), "--out", str(prep), "--workers", "1", "--no-progress"]) == 0
+                 "--workers", "1", "--no-progress", "--version", str(version)]) == 0
+    assert main(["prepare", "ntu", "--raw", str(raw), "--out", str(prep), "--workers", "1", "--no-progress",
+                 *prepare_args]) == 0
     return raw, prep
 
 

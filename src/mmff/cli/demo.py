@@ -23,7 +23,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="override a config value, e.g. --set 'train.epochs={1: 2, 2: 1, 3: 1}'")
     p.add_argument("--samples-per-class", type=int, default=None, metavar="N",
                    help="SynthHOI samples per class (default 24: half train, half test)")
-    p.add_argument("--size", default=None, metavar="WxH", help="video size (default 320x240)")
+    p.add_argument("--size", default=None, metavar="WxH",
+                   help="video size (default 320x240; with --synth-version 2: 384x216, v2's lite size)")
+    p.add_argument("--synth-version", type=int, choices=(1, 2), default=1,
+                   help="SynthHOI generator version (mmff synth --version): 1 the original, 2 with each "
+                        "module's premise by construction; an OUT/raw made by the other version is refused")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="processes for generation and prepare (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -36,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     kw = dict(config=args.config,
               overrides=overrides_from_args(argparse.Namespace(overrides=args.overrides)),
               samples_per_class=args.samples_per_class, size=args.size, workers=args.workers,
-              progress=not args.no_progress)
+              progress=not args.no_progress, synth_version=args.synth_version)
     if args.seeds:
         run_demo_seeds(args.out, args.seeds, **kw)
     else:

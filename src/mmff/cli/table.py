@@ -23,9 +23,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="only rows whose backbone/label/file contains TEXT (repeatable)")
     p.add_argument("--devices", default="1", help="devices per run (>1: DDP)")
     p.add_argument("--jobs", type=int, default=1,
-                   help="runs trained at once in worker processes (each with cores/jobs torch threads)")
+                   help="runs trained at once in worker processes; each uses train.num_threads torch "
+                        "threads (default 2): with --jobs 2 on 2 cores add --set train.num_threads=1")
+    p.add_argument("--json", default=None, metavar="FILE",
+                   help="also write the table's JSON (per-seed top-1s, mean, std, command, schedule) "
+                        "to FILE, e.g. docs/results/table5.json")
     p.add_argument("--dry-run", action="store_true", help="list the runs (done/todo) and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def table_command(args) -> str:
+    """The ``mmff table`` command line of ``args`` (recorded in the table's JSON)."""
+    import shlex
+    parts = ["mmff", "table", args.table, "--data", args.data_dir, "--seeds", str(args.seeds),
+             "--out", args.out, "--base", args.base]
+    if args.epochs_scale != 1.0:
+        parts += ["--epochs-scale", f"{args.epochs_scale:g}"]
+    parts += [a for s in args.overrides for a in ("--set", s)]
+    parts += [a for r in args.rows or [] for a in ("--rows", r)]
+    if args.devices != "1":
+        parts += ["--devices", args.devices]
+    if args.jobs != 1:
+        parts += ["--jobs", str(args.jobs)]
+    if args.json:
+        parts += ["--json", args.json]
+    return shlex.join(parts)
 
 
 def run(args) -> int:
@@ -35,5 +57,6 @@ def run(args) -> int:
     over = overrides_from_args(args)
     t = run_table(args.table, data=args.data_dir, out=args.out, seeds=args.seeds, base=args.base,
                   epochs_scale=args.epochs_scale, overrides=over, rows=args.rows, dry_run=args.dry_run,
-                  progress=not args.no_progress, devices=parse_devices(args.devices), jobs=args.jobs)
+                  progress=not args.no_progress, devices=parse_devices(args.devices), jobs=args.jobs,
+                  command=table_command(args), json_out=args.json)
     return 1 if t.get("failed") else 0

@@ -49,12 +49,17 @@ __all__ = ["SOURCES", "SamplePipeline", "pipeline_spec", "build_pipeline", "norm
            "crop_spec", "crop_window",
            "LoadNTUSkeleton", "LoadPreparedSample", "Joints2DAtP", "DecodeFramesAt",
            "JointDisplacement", "ProjectionCrop", "ResizedCrop", "CropResize", "LoadStoredCrop",
-           "Joints2DToCrop", "Normalise", "Collect", "RGB_KEYS"]
+           "Joints2DToCrop", "Normalise", "Collect", "RGB_KEYS", "RGB_DATA_KEYS"]
 
 #: where a sample comes from: a prepared folder (``mmff prepare``) or a raw .skeleton + video
 SOURCES = ("stored", "video")
 #: the RGB keys of the batch contract, produced unless the model is skeleton-only
 RGB_KEYS = ("displacement", "image", "joints2d")
+#: ``data`` keys that only the RGB steps read (frame positions, crop window, image size and
+#: normalisation): a skeleton-only pipeline is the same whatever their values, so table rows
+#: that differ only there share their stage-1 skeleton stream (:func:`mmff.engine.stages.stage1_key`)
+RGB_DATA_KEYS = ("positions", "image_size", "projection_crop", "crop_margin", "test_margin",
+                 "crop_margin_scale", "random_crop", "crop_resize", "mean", "std")
 
 
 def normalise_images(images: np.ndarray, mean, std) -> np.ndarray:
@@ -431,8 +436,9 @@ def pipeline_spec(cfg, source: str = "stored", train: bool = False, *,
         root = root if root is not None else d.root
         if not root:
             raise ValueError("data.root: not set (the folder written by `mmff prepare`)")
-        load = [{"type": "LoadPreparedSample", "root": str(root), "positions": positions,
-                 "frames": rgb}]
+        # (a skeleton-only pipeline reads no frame: no positions, see RGB_DATA_KEYS)
+        load = [{"type": "LoadPreparedSample", "root": str(root), "frames": rgb,
+                 **({"positions": positions} if rgb else {})}]
     else:
         load = [{"type": "LoadNTUSkeleton", "num_person": M}]
     load.append({"type": "PadBodies", "num_person": M})

@@ -41,36 +41,40 @@ DEMO_MODELS = {
 }
 
 
-def _check_raw(raw: Path, seed: int, size: Sequence[int], samples_per_class: int) -> bool:
+def _check_raw(raw: Path, seed: int, size: Sequence[int], samples_per_class: int,
+               version: int = 1) -> bool:
     """True if ``raw`` holds a finished SynthHOI with these settings; an existing dataset made
-    with other settings is an error (a demo folder belongs to one dataset)."""
+    with other settings (also another generator version) is an error (a demo folder belongs to
+    one dataset)."""
     meta_path = raw / "synth.json"
     if not meta_path.is_file():
         return False
     meta = json.loads(meta_path.read_text())
-    have = (meta.get("seed"), list(meta.get("size", [])), meta.get("samples_per_class"))
-    want = (seed, list(size), samples_per_class)
+    have_version = meta.get("version", 1)  # version 1's synth.json has no "version" key
+    have = (have_version, meta.get("seed"), list(meta.get("size", [])), meta.get("samples_per_class"))
+    want = (version, seed, list(size), samples_per_class)
     if have != want:
-        raise ValueError(f"{meta_path}: made with seed/size/samples-per-class {have}, the demo "
-                         f"asks for {want}; use another --out or remove {raw}")
+        raise ValueError(f"{meta_path}: made with synth version/seed/size/samples-per-class {have}, "
+                         f"the demo asks for {want}; use another --out or remove {raw}")
     return True
 
 
 def run_demo(out: str | Path = "runs/demo", seed: int = 0, config: str | Path = "demo",
              overrides: Optional[dict] = None, samples_per_class: Optional[int] = None,
              size: Optional[str | Sequence[int]] = None, workers: Optional[int] = None,
-             progress: bool = True, log=print) -> dict:
+             progress: bool = True, log=print, synth_version: int = 1) -> dict:
     """Run the whole demo into ``out``; returns (and writes) ``out/results.json``.
 
     ``config``: the demo config (``configs/demo.yaml``; ``demo_bilstm`` for the Bi-LSTM
     variant); ``overrides`` a nested mapping applied to it (e.g. fewer epochs).
-    ``samples_per_class`` / ``size`` default to the config's ``demo`` values below. ``seed``
+    ``samples_per_class`` / ``size`` default to the config's ``demo`` values below
+    (``synth_version`` 2: SynthHOI v2 at its lite size ``V2_LITE_SIZE``). ``seed``
     seeds both the generated dataset and the training. Every step resumes: a re-run skips
     the finished parts."""
     import os
 
     from mmff.data.prepare import prepare_ntu
-    from mmff.data.synth import generate, parse_size
+    from mmff.data.synth import V2_LITE_SIZE, VERSIONS, generate, parse_size
     from mmff.engine.evaluation import evaluate
     from mmff.engine.figures import plot_per_class
     from mmff.engine.stages import run_stages, write_json
@@ -79,8 +83,10 @@ def run_demo(out: str | Path = "runs/demo", seed: int = 0, config: str | Path = 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cfg: Config = load_config(config, overrides)
+    if synth_version not in VERSIONS:
+        raise ValueError(f"SynthHOI version {synth_version!r}: expected one of {VERSIONS}")
     samples_per_class = int(samples_per_class or DEMO_DATA["samples_per_class"])
-    size = parse_size(size or DEMO_DATA["size"])
+    size = parse_size(size or (DEMO_DATA["size"] if synth_version == 1 else V2_LITE_SIZE))
     workers = int(workers or os.cpu_count() or 1)
     raw, prepared, train_dir = out / "raw", out / "prepared", out / "train"
     cfg.data.root = str(prepared.resolve())
@@ -89,12 +95,13 @@ def run_demo(out: str | Path = "runs/demo", seed: int = 0, config: str | Path = 
 
     # 1. SynthHOI (skipped when present: generate() also resumes a partial folder)
     t = time.time()
-    present = _check_raw(raw, seed, size, samples_per_class)
-    log(f"[demo] 1/4 SynthHOI {'found (checking for missing samples)' if present else 'generating'}"
+    present = _check_raw(raw, seed, size, samples_per_class, synth_version)
+    what = "SynthHOI" if synth_version == 1 else f"SynthHOI v{synth_version}"
+    log(f"[demo] 1/4 {what} {'found (checking for missing samples)' if present else 'generating'}"
         f" ({samples_per_class} samples x {len(_classes())} classes, {size[0]}x{size[1]}) "
         f"-> {raw}")
     summary = generate(raw, samples_per_class, seed=seed, size=size, workers=workers,
-                       progress=progress)
+                       progress=progress, version=synth_version)
     if summary["failed"]:
         raise ValueError(f"{raw}: {len(summary['failed'])} samples failed, first: "
                          f"{summary['failed'][0]}")
@@ -152,7 +159,7 @@ def run_demo(out: str | Path = "runs/demo", seed: int = 0, config: str | Path = 
     results.update(
         seconds=round(time.time() - t0, 1),
         seed=int(seed), config=cfg.name, samples_per_class=samples_per_class,
-        size=list(size), num_classes=len(classes), split="xsub test",
+        size=list(size), synth_version=int(synth_version), num_classes=len(classes), split="xsub test",
         num_test_samples=per_model["mmff"]["num_samples"],
         val={k: val.get(k) for k in DEMO_MODELS}, test={k: results[k] for k in DEMO_MODELS},
         val_split=val_split, num_val_samples=num_val,
@@ -192,7 +199,9 @@ def format_table(results: dict) -> str:
     w = max(len(r[0]) for r in rows)
     lines = [f"{a:<{w}}  {b:>9}  {c:>10}" for a, b, c in rows]
     lines.insert(1, "-" * (w + 23))
-    lines.append(f"(SynthHOI, {results.get('num_classes', '?')} classes, "
+    version = results.get("synth_version", 1)
+    lines.append(f"(SynthHOI{'' if version == 1 else f' v{version}'}, "
+                 f"{results.get('num_classes', '?')} classes, "
                  f"{results.get('num_test_samples', '?')} test samples, seed "
                  f"{results.get('seed', '?')}, {results.get('seconds', 0):.0f} s)")
     return "\n".join(lines)
@@ -218,7 +227,7 @@ def summarize_seeds(rows: Sequence[dict]) -> dict:
 def run_demo_seeds(out: str | Path, seeds: Sequence[int], log=print, **kwargs) -> dict:
     """:func:`run_demo` for each seed into ``out/seed<S>/`` (each resumes), then ``out/demo.json``:
     ``{"seeds", "rows": [{"seed", "val", "test", "seconds"}], "val"/"test": {model: {"mean",
-    "std", "min", "max"}}}``."""
+    "std", "min", "max"}}, "synth_version"}``."""
     from mmff.engine.stages import write_json
 
     out = Path(out)
@@ -228,7 +237,8 @@ def run_demo_seeds(out: str | Path, seeds: Sequence[int], log=print, **kwargs) -
         r = run_demo(out / f"seed{seed}", seed=int(seed), log=log, **kwargs)
         rows.append({"seed": int(seed), "val": r["val"], "test": r["test"], "seconds": r["seconds"],
                      "val_split": r.get("val_split")})
-    res = {"seeds": [int(s) for s in seeds], "rows": rows, **summarize_seeds(rows)}
+    res = {"seeds": [int(s) for s in seeds], "rows": rows, **summarize_seeds(rows),
+           "synth_version": int(kwargs.get("synth_version", 1))}
     write_json(out / "demo.json", res)
     log(format_seeds(res))
     return res

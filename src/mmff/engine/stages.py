@@ -118,7 +118,10 @@ def stage1_key(cfg: Config, part: str) -> str:
     d.pop("name", None)
     d.pop("description", None)
     if part == "skeleton":
+        from mmff.data.pipeline import RGB_DATA_KEYS
         d["model"].pop("rgb", None)
+        for k in RGB_DATA_KEYS:  # the skeleton-only pipeline does not read them
+            d["data"].pop(k, None)
     elif part == "rgb":
         d["model"].pop("skeleton", None)
     d["train"]["epochs"] = {1: d["train"]["epochs"].get(1)}

@@ -7,10 +7,11 @@ A table is a list of rows; each row names its config file in ``configs/<folder>/
   ``data.split=xview``).
 * SYSU: columns Setting-1 / Setting-2 (``sysu/setting{1,2}/<file>``); the seed index is also
   the fold (``data.fold``), so ``--seeds 30`` gives the paper's 30 splits.
-* Any other prepared dataset (the synthetic SynthHOI, NTU-120): one column; the row is the
-  small ``--base`` config (default ``demo``) plus the row's *ablation switches* read from its
-  NTU file (:data:`SWITCHES`), so every row differs from the base only where the paper's row
-  does.
+* Any other prepared dataset (the synthetic SynthHOI, NTU-120): one column (named after the
+  dataset, plus ``_<split>`` for a split other than xsub, e.g. ``--set data.split=xview``);
+  the row is the small ``--base`` config (default ``demo``) plus the row's *ablation switches*
+  read from its NTU file (:data:`SWITCHES`), so every row differs from the base only where
+  the paper's row does.
 
 Each run trains the stages (:func:`~mmff.engine.stages.run_stages`, stage-1 streams shared
 between rows that have the same streams) and evaluates the final model on the test subset
@@ -31,7 +32,7 @@ from typing import Any, Callable, Optional, Sequence
 from mmff.config import Config, ConfigError, merge_dicts, config_to_dict, load_config
 
 __all__ = ["TABLES", "SWITCHES", "TableSpec", "Row", "Run", "plan_table", "run_table", "format_table",
-           "detect_dataset", "FIG7_POSITIONS", "collect_table"]
+           "detect_dataset", "FIG7_POSITIONS", "collect_table", "table_schedule"]
 
 #: the keys a paper row changes (Tables 4-7, Fig. 7; SPEC §2.4)
 SWITCHES = (
@@ -207,7 +208,11 @@ def plan_table(table: str, data: Optional[str | Path] = None, out: str | Path = 
                 name = _slug(f"{row.group}_{row.file}" if row.group else row.file)
                 if row.set:
                     name += "_" + _slug(row.label)
-                runs.append(Run(row, cid, head, k, cfg, out / name / cid / f"seed{k}"))
+                col, col_head = cid, head
+                if dataset not in COLUMNS and cfg.data.split != "xsub":
+                    # another split (--set data.split=xview) is another column, with its own runs
+                    col = col_head = f"{cid}_{cfg.data.split}"
+                runs.append(Run(row, col, col_head, k, cfg, out / name / col / f"seed{k}"))
     return runs
 
 
@@ -264,12 +269,16 @@ def run_table(table: str, data: Optional[str | Path] = None, out: str | Path = "
               dataset: Optional[str] = None, base: str = "demo", epochs_scale: float = 1.0,
               overrides: Optional[dict] = None, rows: Optional[Sequence[str]] = None, dry_run: bool = False,
               progress: bool = True, dataset_factory=None, model_factory=None, devices=1, jobs: int = 1,
-              echo: Callable[[str], Any] = print) -> dict:
+              echo: Callable[[str], Any] = print, command: Optional[str] = None,
+              json_out: Optional[str | Path] = None) -> dict:
     """Run (or with ``dry_run`` list) every run of ``table``; returns the table as a dict.
 
-    ``jobs`` > 1 trains that many runs at once in worker processes (each with
-    ``cpu_count // jobs`` torch threads): first every distinct stage-1 stream, then the
-    rows. A failed run is reported (``failed`` in the result) and the others go on.
+    ``jobs`` > 1 trains that many runs at once in worker processes: first every distinct
+    stage-1 stream, then the rows (each run sets ``train.num_threads`` torch threads, default
+    2: with ``jobs`` = cores pass ``train.num_threads=1``). A failed run is reported
+    (``failed`` in the result) and the others go on. The table's JSON (``OUT/table<ID>/
+    table<ID>.json``, and ``json_out`` when given) holds per row and column the per-seed top-1s
+    and their mean ± std, the ``command`` that made it and its ``schedule``.
     """
     runs = plan_table(table, data, out, seeds, dataset, base, epochs_scale, overrides, rows)
     root = Path(out) / f"table{table}"
@@ -301,16 +310,36 @@ def run_table(table: str, data: Optional[str | Path] = None, out: str | Path = "
     table_out = collect_table(TABLES[table], [(runs[i], results[i]) for i in sorted(results)])
     table_out["fusion_beats_single_streams"] = _fusion_check(table_out)
     table_out["failed"] = failed
+    table_out["command"] = command
+    table_out["schedule"] = table_schedule(runs, data=data, seeds=seeds, base=base,
+                                           epochs_scale=epochs_scale, overrides=overrides)
     if TABLES[table].complexity:
         _add_complexity(table_out, runs)
     from mmff.engine.stages import write_json
     text = format_table(table_out)
     write_json(root / f"table{table}.json", table_out)
+    if json_out is not None:
+        Path(json_out).parent.mkdir(parents=True, exist_ok=True)
+        write_json(Path(json_out), table_out)
     (root / f"table{table}.md").write_text(text + "\n")
     if TABLES[table].sweep and results:
         _plot_sweep(table_out, root / f"table{table}.png")
     echo(text)
     return table_out
+
+
+def table_schedule(runs: Sequence[Run], data=None, seeds: int = 3, base: str = "demo",
+                   epochs_scale: float = 1.0, overrides: Optional[dict] = None) -> dict:
+    """What a table's runs trained on and for how long: the epochs per stage (one mapping when
+    every run has the same, else per row), the split(s), the prepared folder, the base config,
+    ``epochs_scale``, seeds and the ``--set`` overrides."""
+    epochs = {f"{r.row.group + ': ' if r.row.group else ''}{r.row.label}": dict(r.cfg.train.epochs)
+              for r in runs}
+    same = len({json.dumps(e, sort_keys=True) for e in epochs.values()}) <= 1
+    return {"epochs": next(iter(epochs.values()), None) if same else epochs,
+            "splits": sorted({r.cfg.data.split for r in runs}),
+            "data": None if data is None else str(Path(data).resolve()), "base": base,
+            "epochs_scale": epochs_scale, "seeds": seeds, "overrides": overrides or {}}
 
 
 def _run_parallel(runs: list[Run], stage1: Path, jobs: int, progress: bool, dataset_factory, model_factory,
