@@ -96,6 +96,7 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
     one_line("--fig7", str(tmp_path / "y.json"), needle="mmff table fig7")
     one_line("--results", str(tmp_path / "missing.json"), needle="missing.json")
     one_line("--checkpoint", str(tmp_path / "k.pt"), needle="--data")
+    one_line("--results", str(tmp_path / "y.json"), "--stats", needle="--stats needs --checkpoint")
     skel = make_checkpoint(tmp_path / "s.pt", kind="skeleton_only")
     one_line("--checkpoint", str(skel), "--data", str(tmp_path), needle="skeleton-only")
     # classes of the baseline must match
@@ -127,7 +128,36 @@ def test_attention_figure_on_a_sysu_checkpoint(tmp_path, capsys):
     ck = save_checkpoint(tmp_path / "sysu.pt", create_model(cfg).eval(), cfg, SYSU_CLASSES, stage=3)
     out = tmp_path / "figs"
     assert main(["visualize", "--checkpoint", str(ck), "--data", str(prepared), "--num", "2",
-                 "--out", str(out), "--json"]) == 0
+                 "--out", str(out), "--json", "--stats"]) == 0
     written = json.loads(capsys.readouterr().out)
     data = open(written["fig10_11_attention"], "rb").read()
     assert data[:8] == PNG and len(data) > 10_000
+    # --stats: the whole test subset, both self-attention maps, every branch's channel maxima
+    from mmff.data.datasets import PreparedDataset
+    stats = json.loads(open(written["attention_stats"]).read())
+    assert stats["samples"] == len(PreparedDataset(prepared, cfg, subset="test", train=False)) > 0
+    assert sorted(stats["maps"]) == ["M_1", "M_2"] and len(stats["feature_size"]) == 2
+    assert sorted(stats["channel_max_in_square"]) == ["F_1", "F_2", "F_in"]
+    assert all(0 <= v <= 1 for m in stats["maps"].values() for v in (m["inside"], m["outside"]))
+    assert 0 < stats["square_area"] <= 1
+
+
+def test_attention_batch_statistics_by_hand():
+    """A map equal to the square scores inside 1 / outside 0, a constant map inside = outside;
+    channel maxima are located by hand (F_b = M_b * F_in, Eq. 12)."""
+    from mmff.engine.visualize import attention_batch_statistics
+
+    m_ske = torch.zeros(1, 1, 1, 3, 3)
+    m_ske[..., 0, 0] = 1.0                                  # the square covers cell (0, 0)
+    f = torch.ones(1, 1, 2, 3, 3)
+    f[0, 0, 0, 0, 0] = 9.0                                  # channel 0: max inside the square
+    f[0, 0, 1, 0, 0], f[0, 0, 1, 2, 2] = 2.0, 9.0           # channel 1: max outside
+    out = {"F_in": f, "M_1": m_ske.clone(), "M_2": torch.full_like(m_ske, 0.5), "M_ske": m_ske}
+    st = attention_batch_statistics(out, m_ske)
+    assert st["square_area"] == pytest.approx([1 / 9])
+    assert st["maps"]["M_1"]["inside"] == [1.0] and st["maps"]["M_1"]["outside"] == [0.0]
+    assert st["maps"]["M_2"]["inside"] == [0.5] == st["maps"]["M_2"]["outside"]
+    assert st["maps"]["M_2"]["spatial_std"] == [0.0]
+    assert "M_ske" not in st["maps"]
+    # F_in: one of two channels peaks in the square; F_1 keeps only the square; F_2 = F_in / 2
+    assert st["channel_max"] == {"F_in": [0.5], "F_1": [1.0], "F_2": [0.5]}

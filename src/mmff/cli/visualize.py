@@ -12,6 +12,7 @@ examples:
   mmff visualize --results runs/x/eval_test/results.json --baseline runs/stgcn/eval_test/results.json --out figs
   mmff visualize --fig7 runs/tables/tablefig7/tablefig7.json --out figs
   mmff visualize --checkpoint runs/x/model.pt --data prepared/ntu60 --num 4 --out figs
+  mmff visualize --checkpoint runs/x/model.pt --data prepared/ntu60 --stats --out figs
 
 Writes into --out: confusion.png (Fig. 8, from an mmff eval results.json), per_class.png (Fig. 9;
 beside --baseline, e.g. the skeleton-only run), fig7_<column>.png (accuracy vs frame position p,
@@ -37,16 +38,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num", type=int, default=4, help="attention figure: number of samples")
     p.add_argument("--subset", default="test", choices=("test", "train", "all"),
                    help="attention figure: samples from this subset of the config's benchmark")
+    p.add_argument("--stats", action="store_true",
+                   help="with --checkpoint: attention_stats.json over the whole --subset (see below)")
     p.add_argument("--device", default="cpu", help="attention figure: cpu, cuda")
     p.add_argument("--out", default="figures", metavar="DIR", help="output folder")
     p.add_argument("--json", action="store_true", help="print the written files as JSON")
 
 
 def run(args) -> int:
+    from mmff.atomic import atomic_write_text
     from mmff.engine import visualize as vis
 
     if not (args.results or args.fig7 or args.checkpoint):
         raise ValueError("nothing to draw: give --results, --fig7 and/or --checkpoint with --data")
+    if args.stats and not args.checkpoint:
+        raise ValueError("--stats needs --checkpoint and --data")
     if args.baseline and not args.results:
         raise ValueError("--baseline needs --results (the run to compare)")
     if bool(args.checkpoint) != bool(args.data):
@@ -68,9 +74,24 @@ def run(args) -> int:
         res = vis.attention_figure(args.checkpoint, args.data, out / "attention.png", args.num,
                                    args.subset, device=args.device)
         written["fig10_11_attention"] = res["figure"]
+    if args.stats:
+        stats = vis.attention_statistics(args.checkpoint, args.data, args.subset, device=args.device)
+        path = out / "attention_stats.json"
+        atomic_write_text(path, json.dumps(stats, indent=1) + "\n")
+        written["attention_stats"] = str(path)
+        if not args.json:
+            print(_stats_line(stats))
     if args.json:
         print(json.dumps(written))
     else:
         for k, v in written.items():
             print(f"{k:20s} -> {v}")
     return 0
+
+
+def _stats_line(stats: dict) -> str:
+    maps = ", ".join(f"{k} inside {v['inside']:.3f} / outside {v['outside']:.3f}"
+                     for k, v in stats["maps"].items()) or "no self-attention maps"
+    share = ", ".join(f"{k} {v:.3f}" for k, v in stats["channel_max_in_square"].items())
+    return (f"{stats['samples']} samples: {maps}; channel maxima in the square "
+            f"(chance {stats['square_area']:.3f}): {share}")

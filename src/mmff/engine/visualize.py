@@ -6,6 +6,10 @@
 * Fig. 10-11: attention overlays: per frame, the model's crop with the projected skeleton and
   the skeleton-attention square (Eq. 13-15), then the self-attention maps M_1, M_2 (Eq. 11)
   and M_ske over the crop.
+* Attention statistics (``mmff visualize --stats``): over a whole subset, how much the
+  self-attention maps prefer the skeleton-attention square, and where each branch's per-channel
+  global maximum (what the LSTM fusion's max-pool keeps) lies. The numbers behind a figure of
+  four samples.
 
 Confusion/per-class/position plots are drawn by :mod:`mmff.engine.figures`; this module adds
 the attention panels and the glue from the result files.
@@ -27,7 +31,7 @@ from mmff.engine.figures import plot_confusion, plot_frame_position, plot_per_cl
 
 __all__ = ["read_json", "confusion_figure", "per_class_figure", "frame_position_series",
            "frame_position_figure", "plot_attention", "attention_panels", "attention_figure",
-           "denormalise"]
+           "denormalise", "attention_statistics", "attention_batch_statistics"]
 
 _BODY_COLOURS = ("#00e5ff", "#ffea00")   # skeleton of body 1, body 2 (visible on photos)
 
@@ -261,3 +265,84 @@ def attention_figure(checkpoint, data, out, num: int = 4, subset: str = "test",
 def _cls(classes: Sequence[str], i: int) -> str:
     name = classes[i] if i < len(classes) else str(i)
     return name if len(name) <= 28 else name[:27] + "…"
+
+
+def attention_batch_statistics(rgb_out: dict, m_ske: torch.Tensor) -> dict:
+    """Per-sample attention statistics of one batch of the RGB stream's output.
+
+    ``rgb_out``: the stream's dict (``F_in`` (N, K, C, H, W), ``M_b`` (N, K, 1, H, W)); ``m_ske``:
+    the skeleton-attention square at feature resolution (N, K, 1, H, W), the coverage of each
+    cell (Eq. 15), used as the "inside" weight whether or not the model applies it. Returns
+    lists over the N*K frames:
+
+    * ``maps[M_b]``: ``inside`` / ``outside`` (the map's mean weighted by the square's coverage /
+      by 1 - coverage) and ``spatial_std``: a map that ignores the square has inside = outside;
+    * ``channel_max[F]`` for ``F_in`` and each ``F_b = M_b * F_in`` (Eq. 12): the square's mean
+      coverage at each channel's spatial argmax, i.e. the share of the max-pooled vector taken
+      from the square; ``square_area`` (the mean coverage) is what a map that ignores the square
+      gives.
+    """
+    f = rgb_out["F_in"].detach().float().flatten(0, 1)            # (N*K, C, H, W)
+    w = m_ske.detach().float().flatten(0, 1).flatten(1)           # (N*K, H*W)
+    area = w.mean(1)
+    names = sorted(k for k in rgb_out if k.startswith("M_") and k != "M_ske")
+    maps, feats = {}, {"F_in": f}
+    for name in names:
+        m = rgb_out[name].detach().float().flatten(0, 1)           # (N*K, 1, H, W)
+        flat = m.flatten(1)
+        inside = (flat * w).sum(1) / w.sum(1).clamp_min(1e-12)
+        outside = (flat * (1 - w)).sum(1) / (1 - w).sum(1).clamp_min(1e-12)
+        maps[name] = {"inside": inside.tolist(), "outside": outside.tolist(),
+                      "spatial_std": flat.std(1).tolist()}
+        feats["F_" + name[2:]] = m * f
+    channel_max = {}
+    for name, x in feats.items():
+        idx = x.flatten(2).argmax(2)                               # (N*K, C)
+        channel_max[name] = torch.gather(w, 1, idx).mean(1).tolist()
+    return {"square_area": area.tolist(), "maps": maps, "channel_max": channel_max}
+
+
+def attention_statistics(checkpoint, data, subset: str = "test", limit: Optional[int] = None,
+                         batch_size: int = 16, device: str = "cpu") -> dict:
+    """:func:`attention_batch_statistics` over ``subset`` of a prepared folder (test-time items),
+    averaged: ``{"samples", "feature_size", "square_area", "maps": {M_b: {inside, outside,
+    spatial_std}}, "channel_max_in_square": {F_in, F_b: share}}``."""
+    from torch.utils.data import DataLoader, Subset
+
+    from mmff.data.datasets import PreparedDataset
+    from mmff.engine.checkpoint import load_checkpoint
+    from mmff.models.attention import skeleton_attention_mask
+
+    model, cfg, _, _ = load_checkpoint(checkpoint)
+    if not hasattr(model, "rgb_stream"):
+        raise ValueError(f"{checkpoint}: a skeleton-only model has no RGB stream "
+                         "(attention statistics need an MMFF or RGB-only checkpoint)")
+    ds = PreparedDataset(data, cfg, subset=subset, train=False)
+    if len(ds) == 0:
+        raise ValueError(f"{data}: subset {subset!r} has no samples")
+    if limit is not None:
+        ds = Subset(ds, range(min(limit, len(ds))))
+    rgb = model.rgb_stream.to(device).eval()
+    acc: dict = {}
+    size = None
+    for batch in DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=0):
+        batch = {k: v.to(device) for k, v in batch.items() if k not in ("label", "index")}
+        with torch.inference_mode():
+            out = rgb(batch)
+        size = tuple(out["F_in"].shape[-2:])
+        m_ske = skeleton_attention_mask(batch["joints2d"], batch["displacement"], size,
+                                        cfg.model.rgb.attention_square)
+        _extend(acc, attention_batch_statistics(out, m_ske))
+    return {"checkpoint": str(checkpoint), "subset": subset, "samples": len(ds),
+            "feature_size": list(size), "square_area": float(np.mean(acc["square_area"])),
+            "maps": {k: {s: float(np.mean(v)) for s, v in d.items()} for k, d in acc["maps"].items()},
+            "channel_max_in_square": {k: float(np.mean(v)) for k, v in acc["channel_max"].items()}}
+
+
+def _extend(acc: dict, new: dict) -> None:
+    """Append the lists of ``new`` to those of ``acc`` (same nested keys)."""
+    for k, v in new.items():
+        if isinstance(v, dict):
+            _extend(acc.setdefault(k, {}), v)
+        else:
+            acc.setdefault(k, []).extend(v)
