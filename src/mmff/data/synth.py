@@ -77,7 +77,7 @@ import numpy as np
 from mmff.atomic import atomic_path, atomic_write_text
 
 __all__ = [
-    "MOTIONS", "OBJECTS", "SYNTH_CLASSES", "XSUB_TRAIN_SUBJECTS", "SynthSample",
+    "MOTIONS", "OBJECTS", "SYNTH_CLASSES", "class_factors", "XSUB_TRAIN_SUBJECTS", "SynthSample",
     "camera_intrinsics", "project", "depth_projection", "sample_plan", "simulate_skeleton",
     "render_video", "encode_video", "generate_sample", "generate", "parse_size",
     "DEPTH_INTRINSICS", "FPS", "VERSIONS", "DEFAULT_SIZE", "V2_LITE_SIZE", "V2_OBJECT_SCALE",
@@ -160,6 +160,20 @@ SYNTH_CLASSES: tuple[str, ...] = tuple(
 def class_parts(label: int) -> tuple[Motion, HOIObject]:
     """0-based class label -> (motion, object)."""
     return MOTIONS[label // len(OBJECTS)], OBJECTS[label % len(OBJECTS)]
+
+
+def class_factors(classes: Sequence[str]) -> Optional[dict[str, np.ndarray]]:
+    """``{factor: (num_classes,) factor index of each class}`` for SynthHOI's classes, else None.
+
+    The factors are what each modality can name by construction: the skeleton the ``motion``
+    (6), one frame the ``object`` (4) and the ``motion_pair`` (3: a pair differs only in the
+    direction of time). Accuracy per factor (``engine.evaluation.factor_accuracy``) tells which
+    of them a model got wrong."""
+    if tuple(classes) != SYNTH_CLASSES:
+        return None
+    c = np.arange(len(SYNTH_CLASSES))
+    return {"object": c % len(OBJECTS), "motion": c // len(OBJECTS),
+            "motion_pair": c // (2 * len(OBJECTS))}
 
 
 # --------------------------------------------------------------------------- plan

@@ -26,7 +26,7 @@ from mmff.engine.lightning import (DatasetFactory, MMFFDataModule, MMFFModule, c
 from mmff.engine.stages import final_model_path, quiet_lightning, write_json
 
 __all__ = ["compute_metrics", "predict", "evaluate", "load_for_eval", "mean_std", "summarize_folds",
-           "sample_names"]
+           "sample_names", "factor_accuracy"]
 
 
 def compute_metrics(logits: torch.Tensor, labels: torch.Tensor, classes: Sequence[str]) -> dict:
@@ -51,6 +51,21 @@ def compute_metrics(logits: torch.Tensor, labels: torch.Tensor, classes: Sequenc
         "num_samples": n,
         "classes": list(classes),
     }
+
+
+def factor_accuracy(confusion: Sequence[Sequence[int]], factors: dict[str, np.ndarray]) -> dict:
+    """Per factor (e.g. SynthHOI's object / motion, ``data.synth.class_factors``): the share of
+    samples whose predicted class has the true class's factor value, from a confusion matrix
+    (rows: true, cols: predicted). Top-1 is the share where every factor is right."""
+    cm = np.asarray(confusion, dtype=np.float64)
+    n = cm.sum()
+    if n == 0:
+        raise ValueError("factor_accuracy: the confusion matrix is empty")
+    out = {}
+    for name, f in factors.items():
+        f = np.asarray(f)
+        out[name] = float(cm[f[:, None] == f[None, :]].sum() / n)
+    return out
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:

@@ -386,8 +386,13 @@ def _run_parallel(runs: list[Run], stage1: Path, jobs: int, progress: bool, data
 
 def collect_table(spec: TableSpec, results: list) -> dict:
     """The table of ``spec`` from ``(run, results.json)`` pairs: mean ± std over folds per row
-    and column (the rows and columns of the paper table; ``mmff table`` writes it)."""
-    from mmff.engine.evaluation import mean_std
+    and column (the rows and columns of the paper table; ``mmff table`` writes it).
+
+    On SynthHOI a row also gets ``factors`` / ``factors_mean_std``: per column the accuracy of
+    each factor of the label (object, motion, motion pair; from the run's confusion matrix), which
+    says which part of the label a row gets wrong (e.g. an RGB-only row: the object)."""
+    from mmff.data.synth import class_factors
+    from mmff.engine.evaluation import factor_accuracy, mean_std
     rows: dict[tuple, dict] = {}
     columns: dict[str, str] = {}
     for run, res in results:
@@ -397,8 +402,17 @@ def collect_table(spec: TableSpec, results: list) -> dict:
                                     "paper_gmacs": run.row.paper_gmacs, "set": run.row.set, "results": {}})
         columns[run.column] = run.header
         row["results"].setdefault(run.column, []).append(res["top1"])
+        factors = class_factors(res.get("classes") or ()) if "confusion" in res else None
+        if factors is not None:
+            acc = factor_accuracy(res["confusion"], factors)
+            col = row.setdefault("factors", {}).setdefault(run.column, {})
+            for name, v in acc.items():
+                col.setdefault(name, []).append(v)
     for row in rows.values():
         row["mean_std"] = {c: mean_std(v) for c, v in row["results"].items()}
+        if "factors" in row:
+            row["factors_mean_std"] = {c: {k: mean_std(v) for k, v in f.items()}
+                                       for c, f in row["factors"].items()}
     return {"table": spec.id, "title": spec.title, "columns": columns, "rows": list(rows.values()),
             "sweep": spec.sweep, "group_header": spec.group_header}
 
