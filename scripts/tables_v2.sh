@@ -6,6 +6,7 @@
 #
 #   scripts/tables_v2.sh            # everything: data, then tables 4, 5 (+ cross-view), 6, 7, fig7
 #   scripts/tables_v2.sh 6 fig7     # only these tables (the data step is skipped when done)
+#   scripts/tables_v2.sh attention  # after 6: self-attention statistics of Table 6's MMFF rows
 #   DRY_RUN=1 scripts/tables_v2.sh  # list every run (done/todo) and its epochs, train nothing
 #
 # Resumable: rerun the same line after a kill; finished runs are skipped. Each table writes
@@ -15,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MMFF=${MMFF:-.venv/bin/mmff}
+PY=${PY:-$(dirname "$MMFF")/python}
 OUT=${OUT:-runs/tables_v2}
 RESULTS=${RESULTS:-docs/results}
 SEEDS=${SEEDS:-3}
@@ -77,3 +79,34 @@ fi
 if want 6; then run_table 6 "$SCALE_6" "$LR_STEP_6" "$OUT" table6.json; fi
 if want 7; then run_table 7 "$SCALE_7" "$LR_STEP_7" "$OUT" table7.json; fi
 if want fig7; then run_table fig7 "$SCALE_FIG7" "$LR_STEP_FIG7" "$OUT" fig7.json; fi
+
+# Table 6's self-attention finding (docs/results.md): `mmff visualize --stats` on the stage-3 model
+# of each MMFF row with self- and/or skeleton attention, per seed (OUT/attention/ROW/seedK), then
+# mean +- std over seeds in RESULTS/attention_v2.json. Needs Table 6's runs.
+if want attention && [ -z "$DRY_RUN" ]; then
+  rows=()
+  for g in bi_lstm_mmff_bilstm st_gcn_mmff_stgcn; do
+    for r in "$g" "${g}_wo_skeleton_attention" "${g}_wo_self_attention"; do rows+=("$r"); done
+  done
+  for r in "${rows[@]}"; do
+    for ((k = 0; k < SEEDS; k++)); do
+      o="$OUT/attention/$r/seed$k"
+      [ -f "$o/attention_stats.json" ] && continue
+      "$MMFF" visualize --checkpoint "$OUT/table6/$r/synth/seed$k/stage3/model.pt" \
+          --data "$OUT/prepared" --num 4 --stats --out "$o"
+    done
+  done
+  "$PY" - "$RESULTS/attention_v2.json" "$OUT/attention" "$SEEDS" "${rows[@]}" <<'PYEOF'
+import json, sys
+from mmff.atomic import atomic_write_text
+from mmff.engine.visualize import combine_attention_statistics
+dest, root, seeds, rows = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+table = {r: combine_attention_statistics([f"{root}/{r}/seed{k}/attention_stats.json" for k in range(seeds)])
+         for r in rows}
+out = {"command": "scripts/tables_v2.sh attention (mmff visualize --checkpoint "
+                  "OUT/table6/ROW/synth/seedK/stage3/model.pt --data OUT/prepared --stats, per row and seed)",
+       "rows": table}
+atomic_write_text(dest, json.dumps(out, indent=1) + "\n")
+print(f"attention statistics of {len(rows)} rows x {seeds} seeds -> {dest}")
+PYEOF
+fi

@@ -161,3 +161,22 @@ def test_attention_batch_statistics_by_hand():
     assert "M_ske" not in st["maps"]
     # F_in: one of two channels peaks in the square; F_1 keeps only the square; F_2 = F_in / 2
     assert st["channel_max"] == {"F_in": [0.5], "F_1": [1.0], "F_2": [0.5]}
+
+
+def test_combine_attention_statistics_over_seeds(tmp_path):
+    from mmff.engine.visualize import combine_attention_statistics
+
+    files = []
+    for k, (inside, share) in enumerate([(0.8, 0.2), (0.6, 0.4)]):
+        st = {"samples": 10, "square_area": 0.1, "feature_size": [4, 4],
+              "maps": {"M_1": {"inside": inside, "outside": 0.5, "spatial_std": 0.1}},
+              "channel_max_in_square": {"F_in": share, "F_1": share}}
+        files.append(tmp_path / f"s{k}.json")
+        files[-1].write_text(json.dumps(st))
+    c = combine_attention_statistics(files)
+    assert c["maps"]["M_1"]["inside"] == pytest.approx([0.7, math.sqrt(0.02)])
+    assert c["maps"]["M_1"]["outside"] == pytest.approx([0.5, 0.0])
+    assert c["channel_max_in_square"]["F_in"] == pytest.approx([0.3, math.sqrt(0.02)])
+    assert c["samples"] == [10, 10] and c["square_area"] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="no attention_stats"):
+        combine_attention_statistics([])

@@ -31,7 +31,7 @@ from mmff.engine.figures import plot_confusion, plot_frame_position, plot_per_cl
 
 __all__ = ["read_json", "confusion_figure", "per_class_figure", "frame_position_series",
            "frame_position_figure", "plot_attention", "attention_panels", "attention_figure",
-           "denormalise", "attention_statistics", "attention_batch_statistics"]
+           "denormalise", "attention_statistics", "attention_batch_statistics", "combine_attention_statistics"]
 
 _BODY_COLOURS = ("#00e5ff", "#ffea00")   # skeleton of body 1, body 2 (visible on photos)
 
@@ -337,6 +337,24 @@ def attention_statistics(checkpoint, data, subset: str = "test", limit: Optional
             "feature_size": list(size), "square_area": float(np.mean(acc["square_area"])),
             "maps": {k: {s: float(np.mean(v)) for s, v in d.items()} for k, d in acc["maps"].items()},
             "channel_max_in_square": {k: float(np.mean(v)) for k, v in acc["channel_max"].items()}}
+
+
+def combine_attention_statistics(files: Sequence) -> dict:
+    """Mean ± std (over runs, e.g. seeds) of several ``attention_stats.json``:
+    ``{"runs": [paths], "samples", "square_area", "maps": {M_b: {stat: [mean, std]}},
+    "channel_max_in_square": {F: [mean, std]}}``."""
+    from mmff.engine.evaluation import mean_std
+
+    stats = [read_json(f) for f in files]
+    if not stats:
+        raise ValueError("combine_attention_statistics: no attention_stats.json given")
+    maps = {m: {k: list(mean_std([s["maps"][m][k] for s in stats])) for k in v}
+            for m, v in stats[0]["maps"].items()}
+    share = {f: list(mean_std([s["channel_max_in_square"][f] for s in stats]))
+             for f in stats[0]["channel_max_in_square"]}
+    return {"runs": [str(f) for f in files], "samples": [s["samples"] for s in stats],
+            "square_area": float(np.mean([s["square_area"] for s in stats])),
+            "maps": maps, "channel_max_in_square": share}
 
 
 def _extend(acc: dict, new: dict) -> None:
