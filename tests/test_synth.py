@@ -597,3 +597,27 @@ def test_cli_version_2(tmp_path, capsys):
     assert json.loads((out / "synth.json").read_text())["size"] == [96, 54]
     assert main(["synth", "--out", str(tmp_path / "s"), "--version", "2", "--format", "sysu"]) == 2
     assert "--version 1" in capsys.readouterr().err
+
+
+def test_resuming_into_a_folder_of_other_settings_is_refused(tmp_path, capsys):
+    """`mmff synth` resumes (skips finished samples) only into a folder made with the same
+    version, seed, size and samples-per-class; otherwise one line naming synth.json, and nothing
+    is written. --overwrite regenerates."""
+    out = tmp_path / "raw"
+    S.generate(out, 1, seed=0, size=(64, 48), classes=[0], progress=False)
+    first = sorted(p.name for p in out.iterdir())
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for extra in (["--version", "2"], ["--seed", "1"], ["--size", "96x54"], ["--samples-per-class", "2"]):
+        args = ["synth", "--out", str(out), "--samples-per-class", "1", "--size", "64x48", "--no-progress"]
+        assert main(args + extra) == 2, extra
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "synth.json" in err[0] and "asked for" in err[0], err
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before, extra
+    # same settings: a resume, nothing regenerated
+    assert S.generate(out, 1, seed=0, size=(64, 48), classes=[0], progress=False)["skipped"] == 1
+    # --overwrite: the folder becomes the other version, its sample rewritten
+    res = S.generate(out, 1, seed=0, size=(64, 48), classes=[0], progress=False, version=2, overwrite=True)
+    assert res["written"] == 1 and _generator(out) == "mmff.data.synth/2"
+    assert sorted(p.name for p in out.iterdir()) == first
+    skel = next(p for p in out.iterdir() if p.suffix == ".skeleton")
+    assert skel.read_bytes() != before[skel.name]

@@ -77,7 +77,7 @@ import numpy as np
 from mmff.atomic import atomic_path, atomic_write_text
 
 __all__ = [
-    "MOTIONS", "OBJECTS", "SYNTH_CLASSES", "class_factors", "XSUB_TRAIN_SUBJECTS", "SynthSample",
+    "MOTIONS", "OBJECTS", "SYNTH_CLASSES", "class_factors", "check_settings", "XSUB_TRAIN_SUBJECTS", "SynthSample",
     "camera_intrinsics", "project", "depth_projection", "sample_plan", "simulate_skeleton",
     "render_video", "encode_video", "generate_sample", "generate", "parse_size",
     "DEPTH_INTRINSICS", "FPS", "VERSIONS", "DEFAULT_SIZE", "V2_LITE_SIZE", "V2_OBJECT_SCALE",
@@ -1103,6 +1103,27 @@ def _worker(args: tuple) -> tuple[str, Optional[str], bool]:
         return sample.name, f"{type(e).__name__}: {e}", False
 
 
+def check_settings(out: str | Path, version: int, seed: int, size: Sequence[int],
+                   samples_per_class: int, hint: str = "") -> bool:
+    """True if ``out`` holds a SynthHOI (its synth.json) made with these settings, False if it
+    holds none; another version, seed, size or samples-per-class is a one-line ValueError
+    naming synth.json (a folder holds one dataset)."""
+    meta_path = Path(out) / "synth.json"
+    if not meta_path.is_file():
+        return False
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{meta_path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    have = (meta.get("version", 1),  # version 1's synth.json has no "version" key
+            meta.get("seed"), list(meta.get("size", [])), meta.get("samples_per_class"))
+    want = (version, seed, list(size), samples_per_class)
+    if have != want:
+        raise ValueError(f"{meta_path}: made with synth version/seed/size/samples-per-class {have}, "
+                         f"asked for {want}" + (f"; {hint}" if hint else ""))
+    return True
+
+
 def generate(out: str | Path, samples_per_class: int = 24, seed: int = 0,
              size: Optional[str | tuple[int, int]] = None, workers: int = 1,
              overwrite: bool = False, progress: bool = True,
@@ -1117,6 +1138,9 @@ def generate(out: str | Path, samples_per_class: int = 24, seed: int = 0,
         raise ValueError(f"SynthHOI version {version!r}: expected one of {VERSIONS}")
     size = parse_size(DEFAULT_SIZE[version] if size is None else size)
     out = Path(out)
+    if not overwrite:  # resuming into a dataset made with other settings would mix the two
+        check_settings(out, version, seed, size, samples_per_class,
+                       hint="use another --out, --overwrite, or remove the folder")
     out.mkdir(parents=True, exist_ok=True)
     plan = sample_plan(samples_per_class)
     if classes is not None:

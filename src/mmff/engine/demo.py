@@ -23,7 +23,6 @@ and only the fusion of both can name every class.
 """
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
@@ -46,17 +45,10 @@ def _check_raw(raw: Path, seed: int, size: Sequence[int], samples_per_class: int
     """True if ``raw`` holds a finished SynthHOI with these settings; an existing dataset made
     with other settings (also another generator version) is an error (a demo folder belongs to
     one dataset)."""
-    meta_path = raw / "synth.json"
-    if not meta_path.is_file():
-        return False
-    meta = json.loads(meta_path.read_text())
-    have_version = meta.get("version", 1)  # version 1's synth.json has no "version" key
-    have = (have_version, meta.get("seed"), list(meta.get("size", [])), meta.get("samples_per_class"))
-    want = (version, seed, list(size), samples_per_class)
-    if have != want:
-        raise ValueError(f"{meta_path}: made with synth version/seed/size/samples-per-class {have}, "
-                         f"the demo asks for {want}; use another --out or remove {raw}")
-    return True
+    from mmff.data.synth import check_settings
+
+    return check_settings(raw, version, seed, size, samples_per_class,
+                          hint=f"use another --out or remove {raw}")
 
 
 def run_demo(out: str | Path = "runs/demo", seed: int = 0, config: str | Path = "demo",

@@ -41,7 +41,8 @@ class CTRGC(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, rel_reduction: int = 8):
         super().__init__()
-        # released code: 8 correlation channels for the raw input (3 or 9 channels), C/8 otherwise
+        # as PYSKL: 8 correlation channels for inputs of <= 16 channels (the raw 3/9-channel input;
+        # at reduced width also the first blocks), C/8 otherwise
         rel = 8 if in_channels <= 16 else in_channels // rel_reduction
         self.phi = nn.Conv2d(in_channels, rel, 1)
         self.psi = nn.Conv2d(in_channels, rel, 1)
