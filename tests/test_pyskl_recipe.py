@@ -145,10 +145,13 @@ def test_config_switches_and_their_steps():
     from mmff.engine.predict import SampleLoader
     names = [type(s).__name__ for s in SampleLoader(uni).pipeline.transform.transforms]
     assert "UniformSampleFrames" in names and "SkeletonModality" in names
-    # the RNN input keeps its rnn_steps sampling whatever data.sampling says
-    rnn = config_from_dict({"model": {"kind": "skeleton_only", "skeleton": {"backbone": "bilstm"}},
-                            "data": {"root": "x", "sampling": "uniform", "clip_len": 100}})
-    assert types(pipeline_spec(rnn))[-3:] == ["UniformSample", "ToRNNInput", "Collect"]
+    # the RNN input has its own rnn_steps sampling: data.sampling uniform would be ignored, so it
+    # is refused in one line
+    rnn = {"model": {"kind": "skeleton_only", "skeleton": {"backbone": "bilstm"}}, "data": {"root": "x"}}
+    assert types(pipeline_spec(config_from_dict(rnn)))[-3:] == ["UniformSample", "ToRNNInput", "Collect"]
+    rnn["data"].update(sampling="uniform", clip_len=100)
+    with pytest.raises(ConfigError, match="data.sampling: 'uniform' .* is for the graph backbones"):
+        config_from_dict(rnn)
     for key, bad in (("data", {"sampling": "random"}), ("data", {"modality": "k"}),
                      ("train", {"lr_schedule": "linear"})):
         with pytest.raises(ConfigError, match=f"{key}.{next(iter(bad))}"):

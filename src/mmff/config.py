@@ -327,6 +327,10 @@ def _validate(obj: Any, prefix: str) -> None:
             bad("train.early_stop_patience", "needs a validation split and train.val_every_n_epochs > 0 "
                                              "(data.val is none or validation is off; early stopping "
                                              "never looks at the test split)")
+        if obj.data.sampling == "uniform" and obj.model.skeleton.backbone in ("bilstm", "bigru", "lstm"):
+            bad("data.sampling", f"'uniform' (PYSKL's 100-frame clips) is for the graph backbones; the "
+                f"{obj.model.skeleton.backbone} stream always samples data.rnn_steps frames uniformly: "
+                "leave data.sampling at 'pad'")
         if obj.data.num_person != obj.model.skeleton.num_person:
             bad("data.num_person", f"{obj.data.num_person} bodies per sample, but "
                 f"model.skeleton.num_person is {obj.model.skeleton.num_person} (the model's input "
