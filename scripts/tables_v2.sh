@@ -7,6 +7,7 @@
 #   scripts/tables_v2.sh            # everything: data, then tables 4, 5 (+ cross-view), 6, 7, fig7
 #   scripts/tables_v2.sh 6 fig7     # only these tables (the data step is skipped when done)
 #   scripts/tables_v2.sh attention  # after 6: self-attention statistics of Table 6's MMFF rows
+#   scripts/tables_v2.sh premise    # Fig. 7's premise from the generator's ground truth (no training)
 #   DRY_RUN=1 scripts/tables_v2.sh  # list every run (done/todo) and its epochs, train nothing
 #
 # Resumable: rerun the same line after a kill; finished runs are skipped. Each table writes
@@ -108,5 +109,22 @@ out = {"command": "scripts/tables_v2.sh attention (mmff visualize --checkpoint "
        "rows": table}
 atomic_write_text(dest, json.dumps(out, indent=1) + "\n")
 print(f"attention statistics of {len(rows)} rows x {seeds} seeds -> {dest}")
+PYEOF
+fi
+
+# Fig. 7's premise, from the generator's ground truth (no training): per frame position, on the
+# test samples of the dataset above, is the object in the acting hand, is Eq. 14's j_max on that
+# hand, and does the attention square hold the object / a look-alike -> RESULTS/fig7_premise.json
+if want premise && [ -z "$DRY_RUN" ]; then
+  "$PY" - "$RESULTS/fig7_premise.json" <<'PYEOF'
+import json, sys
+from mmff.atomic import atomic_write_text
+from mmff.data import synth as S
+test = [s for s in S.sample_plan(24) if s.subject not in S.XSUB_TRAIN_SUBJECTS]
+res = S.attention_premise(test, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], seed=0, size=(384, 216))
+res["command"] = ("scripts/tables_v2.sh premise (mmff.data.synth.attention_premise over the "
+                  "cross-subject test samples of SynthHOI v2 lite, 24 per class, seed 0)")
+atomic_write_text(sys.argv[1], json.dumps(res, indent=1) + "\n")
+print(f"premise of {res['samples']} samples -> {sys.argv[1]}")
 PYEOF
 fi

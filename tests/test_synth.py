@@ -319,11 +319,7 @@ def _cases(v2):
 
 def _scene(sample, seed: int = 0, size=(480, 270)):
     """The v2 scene of ``sample`` as :func:`build_sample` simulates it (same draws), unrendered."""
-    rng = np.random.default_rng([seed, *(ord(c) for c in sample.name)])
-    return S.simulate_scene(rng, S.class_parts(sample.label)[0],
-                            S._subject_traits(seed, sample.subject, 2),
-                            S.camera_view(seed, sample.setup, sample.camera),
-                            S.camera_intrinsics(*size), size)
+    return S.scene_of(sample, seed, size)
 
 
 def _kind_at(img: np.ndarray, uv) -> int | None:
@@ -493,27 +489,17 @@ def test_v2_largest_displacement_is_the_acting_hand():
     """Eq. 13-14 on v2: from p = 0.3 to 0.7 the joint that moved most since the first frame is
     one of the acting hand's (hand, tip, thumb, wrist; right or left, per sample) and the
     object lies in its attention square (a third of the projection crop's side)."""
-    from mmff.data.transforms import joint_displacement, points_bbox, projection_crop_box
-
-    size = (480, 270)
-    intr = S.camera_intrinsics(*size)
-    hand_joints = {S.R_HAND: {S.R_HAND, S.R_TIP, S.R_THUMB, S.R_WRIST},
-                   S.L_HAND: {S.L_HAND, S.L_TIP, S.L_THUMB, S.L_WRIST}}
-    on_hand, in_square, sides = [], [], set()
-    for s in S.sample_plan(4)[::3]:
-        sc = _scene(s, size=size)
-        sides.add(sc.acting)
-        uv = S.project(sc.joints, intr)
-        for p in (0.3, 0.4, 0.5, 0.6, 0.7):
-            t = frame_index(p, len(uv))
-            j = int(joint_displacement(sc.joints[:, None], t)[0].argmax())
-            on_hand.append(j in hand_joints[sc.acting])
-            x0, y0, x1, y1 = projection_crop_box(points_bbox(uv[t]), *size, train=False,
-                                                 scale="frame_height")
-            off = np.abs(S.project(sc.object_xyz[t], intr) - uv[t, j])
-            in_square.append(off[0] <= (x1 - x0) / 6 and off[1] <= (y1 - y0) / 6)
-    assert sides == {S.R_HAND, S.L_HAND}
-    assert len(on_hand) >= 150 and np.mean(on_hand) >= 0.97 and np.mean(in_square) >= 0.97
+    samples = S.sample_plan(4)[::3]
+    assert {_scene(s, size=(480, 270)).acting for s in samples} == {S.R_HAND, S.L_HAND}
+    res = S.attention_premise(samples, (0.3, 0.4, 0.5, 0.6, 0.7), size=(480, 270))
+    assert res["samples"] * 5 >= 150
+    for p, r in res["positions"].items():
+        assert r["in_hand"] == 1.0, p
+    assert np.mean([r["j_max_on_hand"] for r in res["positions"].values()]) >= 0.97
+    assert np.mean([r["object_in_square"] for r in res["positions"].values()]) >= 0.97
+    # at the ends the object lies on the table (p <= 0.145, p >= 0.855)
+    ends = S.attention_premise(samples[:8], (0.1, 0.9), size=(480, 270))["positions"]
+    assert ends[0.1]["in_hand"] == 0.0 == ends[0.9]["in_hand"]
 
 
 def test_v2_views_and_body_sizes_vary():

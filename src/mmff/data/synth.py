@@ -77,7 +77,7 @@ import numpy as np
 from mmff.atomic import atomic_path, atomic_write_text
 
 __all__ = [
-    "MOTIONS", "OBJECTS", "SYNTH_CLASSES", "class_factors", "check_settings", "XSUB_TRAIN_SUBJECTS", "SynthSample",
+    "MOTIONS", "OBJECTS", "SYNTH_CLASSES", "class_factors", "check_settings", "scene_of", "attention_premise", "XSUB_TRAIN_SUBJECTS", "SynthSample",
     "camera_intrinsics", "project", "depth_projection", "sample_plan", "simulate_skeleton",
     "render_video", "encode_video", "generate_sample", "generate", "parse_size",
     "DEPTH_INTRINSICS", "FPS", "VERSIONS", "DEFAULT_SIZE", "V2_LITE_SIZE", "V2_OBJECT_SCALE",
@@ -1039,6 +1039,53 @@ class BuiltSample:
     frames: np.ndarray
     scene: Optional[Scene] = None
     info: Optional[dict] = None
+
+
+def scene_of(sample: SynthSample, seed: int = 0, size: Optional[tuple[int, int]] = None) -> Scene:
+    """The v2 scene of ``sample`` as :func:`build_sample` simulates it (the same draws),
+    unrendered: the per-frame ground truth (acting hand, object, look-alikes)."""
+    size = DEFAULT_SIZE[2] if size is None else size
+    rng = np.random.default_rng([seed, *(ord(c) for c in sample.name)])
+    return simulate_scene(rng, class_parts(sample.label)[0], _subject_traits(seed, sample.subject, 2),
+                          camera_view(seed, sample.setup, sample.camera), camera_intrinsics(*size), size)
+
+
+def attention_premise(samples: Sequence[SynthSample], positions: Sequence[float], seed: int = 0,
+                      size: Optional[tuple[int, int]] = None, square: float = 1.0 / 3.0) -> dict:
+    """Skeleton attention (Eq. 13-15) against v2's ground truth, per frame position p: the share
+    of ``samples`` in which the object is in the acting hand (``in_hand``), the joint that moved
+    most since the first frame is one of the acting hand's (``j_max_on_hand``: hand, tip, thumb,
+    wrist) and the object lies inside the attention square (side ``square`` of the test-time
+    projection crop) centred on that joint (``object_in_square``), and the share in which a
+    look-alike (on the table, or in the other hand) lies in that square too
+    (``lookalike_in_square``). What a frame at p can give skeleton attention, before any
+    training: the premise behind Fig. 7."""
+    from mmff.data.transforms import joint_displacement, points_bbox, projection_crop_box
+    from mmff.data.video import frame_index
+
+    size = tuple(DEFAULT_SIZE[2] if size is None else size)
+    intr = camera_intrinsics(*size)
+    hands = {R_HAND: {R_HAND, R_TIP, R_THUMB, R_WRIST}, L_HAND: {L_HAND, L_TIP, L_THUMB, L_WRIST}}
+    hits = {float(p): np.zeros(4) for p in positions}
+    for sample in samples:
+        sc = scene_of(sample, seed, size)
+        uv = project(sc.joints, intr)
+        for p in hits:
+            t = frame_index(p, len(uv))
+            j = int(joint_displacement(sc.joints[:, None], t)[0].argmax())
+            x0, y0, x1, y1 = projection_crop_box(points_bbox(uv[t]), *size, train=False, scale="frame_height")
+            half = np.array([square * (x1 - x0) / 2, square * (y1 - y0) / 2])
+
+            def inside(xyz):  # (K, 3) -> (K,) bool: centre inside the square
+                return (np.abs(project(np.atleast_2d(xyz), intr) - uv[t, j]) <= half).all(-1)
+
+            others = np.concatenate([np.reshape(sc.table_xyz, (-1, 3)), sc.other_xyz[t][None]])
+            hits[p] += (bool(sc.in_hand[t]), j in hands[sc.acting], bool(inside(sc.object_xyz[t])[0]),
+                        bool(inside(others).any()))
+    n = max(1, len(samples))
+    keys = ("in_hand", "j_max_on_hand", "object_in_square", "lookalike_in_square")
+    return {"samples": len(samples),
+            "positions": {p: dict(zip(keys, (h / n).tolist())) for p, h in hits.items()}}
 
 
 def build_sample(sample: SynthSample, seed: int = 0, size: Optional[tuple[int, int]] = None,
