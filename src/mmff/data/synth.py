@@ -77,7 +77,8 @@ import numpy as np
 from mmff.atomic import atomic_path, atomic_write_text
 
 __all__ = [
-    "MOTIONS", "OBJECTS", "SYNTH_CLASSES", "class_factors", "check_settings", "scene_of", "attention_premise", "XSUB_TRAIN_SUBJECTS", "SynthSample",
+    "MOTIONS", "OBJECTS", "SYNTH_CLASSES", "XSUB_TRAIN_SUBJECTS", "SynthSample",
+    "class_factors", "check_settings", "scene_of", "attention_premise",
     "camera_intrinsics", "project", "depth_projection", "sample_plan", "simulate_skeleton",
     "render_video", "encode_video", "generate_sample", "generate", "parse_size",
     "DEPTH_INTRINSICS", "FPS", "VERSIONS", "DEFAULT_SIZE", "V2_LITE_SIZE", "V2_OBJECT_SCALE",
@@ -1041,13 +1042,22 @@ class BuiltSample:
     info: Optional[dict] = None
 
 
+def _sample_rng(sample: SynthSample, seed: int) -> np.random.Generator:
+    """The generator every draw of one sample comes from (a function of seed and name only)."""
+    return np.random.default_rng([seed, *(ord(c) for c in sample.name)])
+
+
+def _simulate_v2(rng: np.random.Generator, sample: SynthSample, seed: int,
+                 size: tuple[int, int]) -> Scene:
+    return simulate_scene(rng, class_parts(sample.label)[0], _subject_traits(seed, sample.subject, 2),
+                          camera_view(seed, sample.setup, sample.camera), camera_intrinsics(*size), size)
+
+
 def scene_of(sample: SynthSample, seed: int = 0, size: Optional[tuple[int, int]] = None) -> Scene:
     """The v2 scene of ``sample`` as :func:`build_sample` simulates it (the same draws),
     unrendered: the per-frame ground truth (acting hand, object, look-alikes)."""
     size = DEFAULT_SIZE[2] if size is None else size
-    rng = np.random.default_rng([seed, *(ord(c) for c in sample.name)])
-    return simulate_scene(rng, class_parts(sample.label)[0], _subject_traits(seed, sample.subject, 2),
-                          camera_view(seed, sample.setup, sample.camera), camera_intrinsics(*size), size)
+    return _simulate_v2(_sample_rng(sample, seed), sample, seed, size)
 
 
 def attention_premise(samples: Sequence[SynthSample], positions: Sequence[float], seed: int = 0,
@@ -1097,7 +1107,7 @@ def build_sample(sample: SynthSample, seed: int = 0, size: Optional[tuple[int, i
         raise ValueError(f"SynthHOI version {version!r}: expected one of {VERSIONS}")
     size = DEFAULT_SIZE[version] if size is None else size
     cv2.setNumThreads(1)
-    rng = np.random.default_rng([seed, *(ord(c) for c in sample.name)])
+    rng = _sample_rng(sample, seed)
     motion, obj = class_parts(sample.label)
     traits = _subject_traits(seed, sample.subject, version)
     intr = camera_intrinsics(*size)
@@ -1105,8 +1115,7 @@ def build_sample(sample: SynthSample, seed: int = 0, size: Optional[tuple[int, i
     if version == 1:
         joints, _ = simulate_skeleton(rng, motion, traits, sample.camera, intr, size)
     else:
-        scene = simulate_scene(rng, motion, traits, camera_view(seed, sample.setup, sample.camera),
-                               intr, size)
+        scene = _simulate_v2(rng, sample, seed, size)
         joints = scene.joints
     # the reader returns float32: project exactly the numbers the file holds
     joints = joints.astype(np.float32).astype(np.float64)

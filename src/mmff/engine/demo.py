@@ -40,17 +40,6 @@ DEMO_MODELS = {
 }
 
 
-def _check_raw(raw: Path, seed: int, size: Sequence[int], samples_per_class: int,
-               version: int = 1) -> bool:
-    """True if ``raw`` holds a finished SynthHOI with these settings; an existing dataset made
-    with other settings (also another generator version) is an error (a demo folder belongs to
-    one dataset)."""
-    from mmff.data.synth import check_settings
-
-    return check_settings(raw, version, seed, size, samples_per_class,
-                          hint=f"use another --out or remove {raw}")
-
-
 def run_demo(out: str | Path = "runs/demo", seed: int = 0, config: str | Path = "demo",
              overrides: Optional[dict] = None, samples_per_class: Optional[int] = None,
              size: Optional[str | Sequence[int]] = None, workers: Optional[int] = None,
@@ -66,7 +55,7 @@ def run_demo(out: str | Path = "runs/demo", seed: int = 0, config: str | Path = 
     import os
 
     from mmff.data.prepare import prepare_ntu
-    from mmff.data.synth import V2_LITE_SIZE, VERSIONS, generate, parse_size
+    from mmff.data.synth import V2_LITE_SIZE, VERSIONS, check_settings, generate, parse_size
     from mmff.engine.evaluation import evaluate
     from mmff.engine.figures import plot_per_class
     from mmff.engine.stages import run_stages, write_json
@@ -87,7 +76,9 @@ def run_demo(out: str | Path = "runs/demo", seed: int = 0, config: str | Path = 
 
     # 1. SynthHOI (skipped when present: generate() also resumes a partial folder)
     t = time.time()
-    present = _check_raw(raw, seed, size, samples_per_class, synth_version)
+    # an existing OUT/raw made with other settings is an error: a demo folder holds one dataset
+    present = check_settings(raw, synth_version, seed, size, samples_per_class,
+                             hint=f"use another --out or remove {raw}")
     what = "SynthHOI" if synth_version == 1 else f"SynthHOI v{synth_version}"
     log(f"[demo] 1/4 {what} {'found (checking for missing samples)' if present else 'generating'}"
         f" ({samples_per_class} samples x {len(_classes())} classes, {size[0]}x{size[1]}) "

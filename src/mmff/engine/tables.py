@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from mmff.config import Config, ConfigError, merge_dicts, config_to_dict, load_config
+from mmff.atomic import atomic_write_text
 
 __all__ = ["TABLES", "SWITCHES", "TableSpec", "Row", "Run", "plan_table", "run_table", "format_table",
            "detect_dataset", "FIG7_POSITIONS", "collect_table", "table_schedule"]
@@ -319,9 +320,8 @@ def run_table(table: str, data: Optional[str | Path] = None, out: str | Path = "
     text = format_table(table_out)
     write_json(root / f"table{table}.json", table_out)
     if json_out is not None:
-        Path(json_out).parent.mkdir(parents=True, exist_ok=True)
-        write_json(Path(json_out), table_out)
-    (root / f"table{table}.md").write_text(text + "\n")
+        write_json(json_out, table_out)   # (atomic; makes the folder)
+    atomic_write_text(root / f"table{table}.md", text + "\n")
     if TABLES[table].sweep and results:
         _plot_sweep(table_out, root / f"table{table}.png")
     echo(text)
